@@ -1,0 +1,254 @@
+"""The `claims` command line.
+
+Exit status: 0 when every document succeeded, 1 when some became error records (which
+are written all the same), 2 for usage errors. No Python traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nlp.batch import (
+    UsageError,
+    count_documents,
+    expand_inputs,
+    prepare_resume,
+    read_inputs,
+    skip_done,
+)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+stderr = Console(stderr=True, highlight=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claims", description="Casualty claims from news text (en, ar, tr, fa).")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ex = sub.add_parser("extract", help="extract claims from documents (JSON Lines out)",
+                        description="Inputs: .jsonl files ({id, text, lang?, meta?} per line), "
+                        ".txt files (one article each, id = file name), directories of them, "
+                        "or - for standard input.")
+    ex.add_argument("inputs", nargs="+", metavar="INPUT")
+    ex.add_argument("-o", "--output", type=Path, help="output file (default: standard output)")
+    ex.add_argument("--jobs", "-j", type=_positive, default=1, help="worker processes")
+    ex.add_argument("--batch-size", type=_positive, default=32)
+    ex.add_argument("--resume", action="store_true",
+                    help="skip ids already in the output file and append the rest")
+    ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    ex.set_defaults(run=cmd_extract)
+
+    det = sub.add_parser("detect", help="detect each document's language: {id, lang, lang_score}")
+    det.add_argument("inputs", nargs="+", metavar="INPUT")
+    det.add_argument("-o", "--output", type=Path)
+    det.set_defaults(run=cmd_detect)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of input and output records")
+    sch.set_defaults(run=cmd_schema)
+
+    show = sub.add_parser("show", help="print the claims of an extract output as a table")
+    show.add_argument("results", type=Path, help="output of `claims extract`")
+    show.set_defaults(run=cmd_show)
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _version() -> str:
+    from nlp import __version__
+
+    return f"claims {__version__}"
+
+
+# -- extract ---------------------------------------------------------------------------------
+def cmd_extract(args: argparse.Namespace) -> int:
+    from nlp.extract import Extractor
+
+    files = expand_inputs(args.inputs)
+    if args.resume and args.output is None:
+        raise UsageError("--resume needs -o FILE: it continues that file")
+    done: set[str] = set()
+    if args.resume:
+        state = prepare_resume(args.output)
+        done = state.done
+        if not args.quiet and (done or state.truncated_bytes):
+            stderr.print(f"resuming: {len(done)} documents already in {args.output}"
+                         + (f", cut a half-written last line ({state.truncated_bytes} bytes)"
+                            if state.truncated_bytes else ""))
+    items = skip_done(read_inputs(files), done)
+    show_progress = not args.quiet and sys.stderr.isatty()
+    total = count_documents(files) if show_progress else None
+    stats: Counter[str] = Counter()
+    by_lang: Counter[str] = Counter()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        out = _open_output(stack, args.output, append=args.resume)
+        progress = _progress(stack, show_progress)
+        task = progress.add_task("extracting", total=total) if progress else None
+        results = Extractor().pipe(items, n_process=args.jobs, batch_size=args.batch_size)
+        for result in results:
+            out.write(result.to_json() + "\n")
+            out.flush()
+            stats["documents"] += 1
+            stats["claims"] += len(result.claims)
+            stats["errors"] += result.error is not None
+            by_lang[result.lang] += 1
+            if progress is not None and task is not None:
+                progress.advance(task)
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        _summary(stats, by_lang, elapsed, skipped=len(done))
+    return EXIT_SOME_FAILED if stats["errors"] else EXIT_OK
+
+
+def _open_output(stack: ExitStack, path: Path | None, append: bool) -> IO[str]:
+    if path is None:
+        return sys.stdout
+    try:
+        return stack.enter_context(open(path, "a" if append else "w", encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _progress(stack: ExitStack, enabled: bool) -> Progress | None:
+    if not enabled:
+        return None
+    return stack.enter_context(Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=stderr, transient=True))
+
+
+def _summary(stats: Counter[str], by_lang: Counter[str], elapsed: float, skipped: int) -> None:
+    table = Table(title="claims extract", show_header=True)
+    for col in ("documents", "claims", "errors", "per language", "seconds", "documents/s"):
+        table.add_column(col)
+    rate = stats["documents"] / elapsed if elapsed > 0 else 0.0
+    langs = ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) or "-"
+    table.add_row(str(stats["documents"]), str(stats["claims"]), str(stats["errors"]), langs,
+                  f"{elapsed:.1f}", f"{rate:.1f}")
+    stderr.print(table)
+    if skipped:
+        stderr.print(f"({skipped} documents skipped: already in the output)")
+
+
+# -- detect ----------------------------------------------------------------------------------
+def cmd_detect(args: argparse.Namespace) -> int:
+    from nlp.extract import Extractor
+    from nlp.schema import Result
+
+    files = expand_inputs(args.inputs)
+    extractor = Extractor()
+    failed = 0
+    with ExitStack() as stack:
+        out = _open_output(stack, args.output, append=False)
+        for batch in _chunks(read_inputs(files), 256):
+            for item in extractor.preprocess(batch):
+                row: dict[str, Any]
+                if isinstance(item, Result):  # the document could not be read
+                    failed += 1
+                    row = {"id": item.id, "lang": "und", "lang_score": 0.0, "error": item.error}
+                else:
+                    row = {"id": item.id, "lang": item.lang, "lang_score": item.lang_score}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- schema, show ----------------------------------------------------------------------------
+def cmd_schema(args: argparse.Namespace) -> int:
+    from nlp.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from nlp.schema import Result
+
+    if not args.results.is_file():
+        raise UsageError(f"{args.results}: no such file")
+    console = Console()
+    table = Table(title=f"Claims in {args.results}", show_lines=False)
+    for col in ("id", "lang", "figure", "value", "qualifier", "category", "victims", "places",
+                "conf."):
+        table.add_column(col, overflow="fold")
+    errors = []
+    with open(args.results, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                result = Result.model_validate_json(line)
+            except ValueError:
+                raise UsageError(f"{args.results} line {number}: not a claims result") from None
+            if result.error:
+                errors.append(f"{result.id}: {result.error}")
+            if not result.claims:
+                table.add_row(result.id, result.lang, "-", "", "", "", "", "", "")
+            for claim in result.claims:
+                v = claim.victims
+                table.add_row(
+                    result.id, result.lang, claim.figure.text, str(claim.figure.value),
+                    claim.figure.qualifier, claim.category,
+                    f"{v.text} ({v.type})" if v else "-",
+                    ", ".join(p.text for p in claim.places) or "-", f"{claim.confidence:.2f}")
+    console.print(table)
+    for message in errors:
+        console.print(f"[red]error[/] {message}")
+    return EXIT_OK
+
+
+# -- entry point -----------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except UsageError as exc:
+        stderr.print(f"claims {args.command}: error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
+        return EXIT_OK
+    except Exception as exc:  # a bug: say so plainly, without a traceback
+        stderr.print(f"claims {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+                     "Please report this with the input that caused it.")
+        return EXIT_SOME_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
