@@ -66,7 +66,7 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Incoming]:
         if not raw.strip():
             continue
         try:
-            line = raw.decode("utf-8")
+            line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
             yield Incoming(where=where, fallback_id=fallback,
                            error=f"not valid UTF-8 (byte {exc.start})")
@@ -74,7 +74,8 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Incoming]:
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
-            why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            why = (f"{exc.msg} (column {exc.colno})" if isinstance(exc, json.JSONDecodeError)
+                   else "nested too deeply")
             yield Incoming(where=where, fallback_id=fallback, error=f"not valid JSON: {why}")
             continue
         yield Incoming(record, where=where, fallback_id=fallback)

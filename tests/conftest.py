@@ -1,0 +1,44 @@
+"""Shared fixtures. Tests that need ../shared skip where it is absent."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from nlp.extract import Extractor
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def needs_shared(sub: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (SHARED / sub).exists(),
+                              reason=f"../shared/{sub} is not here")
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def write_jsonl(path: Path, records: Iterable[object]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def run_claims(*args: str, stdin: str | None = None, timeout: int = 300
+               ) -> subprocess.CompletedProcess[str]:
+    """The installed command line, as a user runs it."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "nlp.cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

@@ -1,0 +1,95 @@
+"""Per-language pipelines built from config, and the Python API."""
+
+from __future__ import annotations
+
+import pytest
+
+import nlp
+from nlp.extract import Extractor, Incoming, split_text
+from nlp.pipeline import config_for, get_pipeline
+
+SENTENCES = {
+    "en": ("SOHR said 23 civilians were killed in Idlib and 41 people were wounded.",
+           [(23, "killed", "civilians"), (41, "injured", "unspecified")]),
+    "ar": ("قال المرصد إن 23 مدنياً قُتلوا في إدلب، وأُصيب 41 شخصاً.",
+           [(23, "killed", "civilians"), (41, "injured", "unspecified")]),
+    "tr": ("Gözlemevi'ne göre İdlib'de 23 sivil öldü, 41 kişi yaralandı.",
+           [(23, "killed", "civilians"), (41, "injured", "unspecified")]),
+    "fa": ("به گزارش دیده‌بان، در ادلب ۲۳ غیرنظامی کشته و ۴۱ نفر زخمی شدند.",
+           [(23, "killed", "civilians"), (41, "injured", "unspecified")]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SENTENCES))
+def test_each_language_runs_end_to_end(extractor: Extractor, lang: str) -> None:
+    text, expected = SENTENCES[lang]
+    result = extractor(text)  # routed by detection, not by hint
+    assert result.lang == lang
+    got = [(c.figure.value, c.category, c.victims.type if c.victims else None)
+           for c in result.claims]
+    assert got == expected
+    for claim in result.claims:
+        assert claim.sentence.start <= claim.figure.start < claim.figure.end <= claim.sentence.end
+        assert 0.0 <= claim.confidence <= 1.0
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "tr", "fa"])
+def test_pipelines_are_built_from_config_with_registered_components(lang: str) -> None:
+    config = config_for(lang)
+    pipeline = get_pipeline(lang)
+    assert pipeline.pipe_names == config["nlp"]["pipeline"]
+    assert pipeline.pipe_names[-4:] == ["claims_normalizer", "claims_figures",
+                                        "claims_entities", "claims_assembler"]
+    assert get_pipeline(lang) is pipeline  # loaded once
+
+
+def test_unknown_language_has_no_pipeline() -> None:
+    with pytest.raises(ValueError, match="no pipeline"):
+        config_for("de")
+
+
+def test_english_entities_are_mapped_to_our_labels(extractor: Extractor) -> None:
+    text = "The United Nations said 12 people were killed in Baghdad on Friday."
+    result = extractor(text, lang="en")
+    labels = {e.text: e.label for e in result.entities}
+    assert labels.get("Baghdad") == "LOC"  # GPE
+    assert labels.get("The United Nations") == "ORG"
+    assert "Friday" not in labels and "12" not in labels  # dates and numbers are not entities
+    assert result.claims[0].places[0].text == "Baghdad"
+
+
+def test_numbers_that_are_not_counts_do_not_become_claims(extractor: Extractor) -> None:
+    result = extractor("In 2024, the war killed people in the city of Homs.", lang="en")
+    assert result.claims == []
+
+
+def test_pipe_streams_in_input_order_and_isolates_bad_records(extractor: Extractor) -> None:
+    records = [
+        {"id": "a", "text": SENTENCES["tr"][0]},
+        {"id": "b", "text": None},
+        Incoming(error="not valid JSON", where="x.jsonl line 3", fallback_id="x.jsonl:3"),
+        {"id": "c", "text": SENTENCES["fa"][0], "lang": "fa"},
+        {"id": "d", "text": SENTENCES["en"][0]},
+    ]
+    results = list(extractor.pipe(records, batch_size=2))
+    assert [r.id for r in results] == ["a", "b", "x.jsonl:3", "c", "d"]
+    assert [r.error is None for r in results] == [True, False, False, True, True]
+    assert results[2].error == "x.jsonl line 3: not valid JSON"
+
+
+def test_public_api() -> None:
+    ex = nlp.load()
+    result = ex("SOHR says over 700 civilians were killed in Latakia", lang="en")
+    assert result.claims[0].figure.value == 700
+    assert result.claims[0].places[0].text == "Latakia"
+
+
+def test_split_text_cuts_at_breaks_and_covers_everything() -> None:
+    text = ("One sentence here. " * 30 + "\n\n") * 20
+    pieces = split_text(text, limit=1000)
+    assert "".join(p for _, p in pieces) == text
+    assert all(len(p) <= 1000 for _, p in pieces)
+    assert all(text.startswith(p, start) for start, p in pieces)
+    assert all(p.endswith(("\n\n", ". ")) for _, p in pieces[:-1])
+    unbroken = "x" * 2500
+    assert [len(p) for _, p in split_text(unbroken, limit=1000)] == [1000, 1000, 500]
