@@ -30,7 +30,9 @@ test: lint
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) bench/langid.py
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) bench/bench_langid.py
+	$(PY) bench/bench_numbers.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

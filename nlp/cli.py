@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     det.add_argument("-o", "--output", type=Path)
     det.set_defaults(run=cmd_detect)
 
+    fig = sub.add_parser("figures", help="the figures of each input line, as JSON lines",
+                         description="Each input line is a JSON record with 'text' (and "
+                         "optionally 'id'), or plain text. One output line per input line.")
+    fig.add_argument("input", nargs="?", default="-", metavar="FILE|-")
+    fig.add_argument("--lang", required=True, choices=["en", "ar", "tr", "fa"])
+    fig.set_defaults(run=cmd_figures)
+
     sch = sub.add_parser("schema", help="print the JSON Schema of input and output records")
     sch.set_defaults(run=cmd_schema)
 
@@ -185,6 +192,39 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+# -- figures ---------------------------------------------------------------------------------
+def cmd_figures(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from nlp.numbers import find_figures
+
+    if args.input != "-" and not Path(args.input).is_file():
+        raise UsageError(f"{args.input}: no such file")
+    failed = 0
+    with ExitStack() as stack:
+        stream = sys.stdin if args.input == "-" else stack.enter_context(
+            open(args.input, encoding="utf-8", errors="replace"))
+        for number, line in enumerate(stream, start=1):
+            line = line.rstrip("\r\n")
+            row: dict[str, Any] = {"line": number}
+            text: Any = line
+            if line.lstrip().startswith("{"):
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    record = {"text": None, "error": f"not valid JSON: {exc.msg}"}
+                text = record.get("text") if isinstance(record, dict) else None
+                if isinstance(record, dict) and "id" in record:
+                    row["id"] = record["id"]
+            if isinstance(text, str):
+                row["figures"] = [asdict(f) for f in find_figures(text, args.lang)]
+            else:
+                failed += 1
+                row["error"] = "expected plain text or a JSON object with a string 'text'"
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 # -- schema, show ----------------------------------------------------------------------------

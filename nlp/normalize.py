@@ -35,7 +35,7 @@ _ARABIC_BLOCKS = ((0x0600, 0x0700), (0x0750, 0x0780), (0x08A0, 0x0900), (0xFB50,
 # Arabic thousands and decimal separators: folded in every language, since any language's
 # text may quote figures in any of these scripts.
 _DIGITS = {chr(base + i): str(i) for base in (0x0660, 0x06F0) for i in range(10)}
-_DIGITS.update({"\u066c": ",", "\u066b": "."})
+_DIGITS.update({"\u066c": ",", "\u066b": ".", "\u066a": "%"})
 
 
 @dataclass(frozen=True)

@@ -164,3 +164,18 @@ def test_schema_and_show(tmp_path: Path) -> None:
     assert run_claims("extract", str(SAMPLE), "-o", str(out), "--quiet").returncode == 0
     proc = run_claims("show", str(out))
     assert proc.returncode == 0 and "killed" in proc.stdout
+
+
+def test_figures_command_reads_text_and_json_lines() -> None:
+    stdin = "\n".join([
+        "At least 13 civilians were killed on 7 March 2025.",
+        json.dumps({"id": "x", "text": "thirty-eight dead"}),
+        json.dumps({"id": "y", "text": 5}),
+    ]) + "\n"
+    proc = run_claims("figures", "--lang", "en", stdin=stdin)
+    assert proc.returncode == 1  # the third line has no text
+    rows = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [(f["text"], f["kind"]) for f in rows[0]["figures"]] == [
+        ("At least 13", "cardinal"), ("7 March 2025", "date")]
+    assert rows[1]["id"] == "x" and rows[1]["figures"][0]["value"] == 38
+    assert "error" in rows[2]
