@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -162,7 +162,7 @@ def _summary(stats: Counter[str], by_lang: Counter[str], elapsed: float, skipped
 
 # -- detect ----------------------------------------------------------------------------------
 def cmd_detect(args: argparse.Namespace) -> int:
-    from nlp.extract import Extractor
+    from nlp.extract import Extractor, batched
     from nlp.schema import Result
 
     files = expand_inputs(args.inputs)
@@ -170,7 +170,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     failed = 0
     with ExitStack() as stack:
         out = _open_output(stack, args.output, append=False)
-        for batch in _chunks(read_inputs(files), 256):
+        for batch in batched(read_inputs(files), 256):
             for item in extractor.preprocess(batch):
                 row: dict[str, Any]
                 if isinstance(item, Result):  # the document could not be read
@@ -181,17 +181,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
     return EXIT_SOME_FAILED if failed else EXIT_OK
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 # -- figures ---------------------------------------------------------------------------------

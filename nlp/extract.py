@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from spacy.tokens import Doc
@@ -39,6 +39,7 @@ from nlp.schema import (
 )
 
 CHUNK_CHARS = 100_000
+T = TypeVar("T")
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?؟۔]\s"), re.compile(r"\s"))
 
 
@@ -127,7 +128,7 @@ class Extractor:
              batch_size: int = 32) -> Iterator[Result]:
         """Results in input order; with n_process > 1, batches run in worker processes
         that load the pipelines once, with a bounded number of batches in flight."""
-        batches = _batched((r if isinstance(r, Incoming) else Incoming(r) for r in records),
+        batches = batched((r if isinstance(r, Incoming) else Incoming(r) for r in records),
                            batch_size)
         if n_process <= 1:
             for batch in batches:
@@ -252,8 +253,9 @@ def _claim(text: str, offset: int, draft: ClaimDraft) -> Claim:
     )
 
 
-def _batched(items: Iterable[Incoming], size: int) -> Iterator[list[Incoming]]:
-    batch: list[Incoming] = []
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last may be shorter), read lazily."""
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

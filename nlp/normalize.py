@@ -93,7 +93,6 @@ class Normalizer:
                 raise ValueError(f"normalisation map must be char -> char or '': {src!r}")
             table[ord(src)] = dst
         self._table = table
-        self._changes_length = any(v == "" for v in table.values())
 
     def __call__(self, text: str) -> str:
         return text.translate(self._table)
