@@ -19,7 +19,6 @@ from nlp.resources import language_data
 Role = Literal["add", "mul", "scale", "dual", "frac", "point", "neg", "conn"]
 
 
-
 def token_pattern(marks: str) -> re.Pattern[str]:
     """Tokens of normalised text: a decimal fraction with a leading mark (.5), a run of
     digits with the language's separators (1,084 · 5.034.439 · 2,5 · ۲/۵), a run of
@@ -31,7 +30,7 @@ def token_pattern(marks: str) -> re.Pattern[str]:
 @dataclass(frozen=True)
 class Word:
     """One number word's role: `value` is what it adds (add), multiplies by (mul, scale),
-    or stands for (dual: value = 2 x scale; ord: an ordinal's number)."""
+    or stands for (dual: value = 2 x scale); `ordinal` marks seventh, yedinci, هفتم."""
 
     role: Role
     value: float
@@ -75,7 +74,6 @@ class NumberLexicon:
     dual_suffixes: tuple[str, ...] = ()
     dual_stems: frozenset[str] = frozenset()
     dual_measure_stems: frozenset[str] = frozenset()
-    patterns: list[Pattern] = field(default_factory=list)
     slots: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     joinable: frozenset[str] = frozenset()  # words that may be written together (compounds)
     # patterns by the token they must start with (a literal, or a slot phrase's first
@@ -83,8 +81,9 @@ class NumberLexicon:
     by_first_token: dict[str, list[Pattern]] = field(default_factory=dict)
     number_first: list[Pattern] = field(default_factory=list)
 
+    token_re: re.Pattern[str] = field(default_factory=lambda: token_pattern(".,"))
+
     def add_pattern(self, pattern: Pattern) -> None:
-        self.patterns.append(pattern)
         first = pattern.elements[0]
         if first in ("n", "y"):
             self.number_first.append(pattern)
@@ -98,8 +97,6 @@ class NumberLexicon:
                              f"or a number: {pattern.elements}")
         for token in starts:
             self.by_first_token.setdefault(token, []).append(pattern)
-
-    token_re: re.Pattern[str] = field(default_factory=lambda: token_pattern(".,"))
 
     def tokens(self, phrase: str) -> tuple[str, ...]:
         return tuple(m.group(0) for m in self.token_re.finditer(self.normalize(phrase)))

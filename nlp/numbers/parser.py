@@ -11,6 +11,7 @@ Three steps over the normalised text:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -34,7 +35,6 @@ class Core:
     ordinal: bool = False
     negative: bool = False
     plain_digits: bool = False  # one token of bare digits (a year candidate)
-    strong: bool = True
     kind: str | None = None  # a kind the number's own form gives (يومين: two days)
 
 
@@ -88,6 +88,9 @@ def _split_clitic(lex: NumberLexicon, raw: list[Tok], k: int) -> int:
     return 0
 
 
+_MAX_DIGITS = 15  # beyond this a digit string is an identifier, not a quantity
+
+
 def parse_digits(lex: NumberLexicon, s: str) -> float | None:
     """'1,084' -> 1084, Turkish '5.034.439' -> 5034439, '2,5' -> 2.5, '.0012' -> 0.0012;
     None for what is not one number (a 1.2.3 version, a 40-digit identifier)."""
@@ -127,9 +130,6 @@ def _split_marks(s: str) -> list[str]:
 
 def _grouped(groups: list[str]) -> bool:
     return 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
-
-
-_MAX_DIGITS = 15  # beyond this a digit string is an identifier, not a quantity
 
 
 class _State:
@@ -245,7 +245,8 @@ def parse_core(lex: NumberLexicon, toks: list[Tok], i: int, whole: bool) -> Core
     j, end, strong, seen_digits = i, i, False, False
     after_connector, connector_at = False, i
     restart: tuple[_State, int] | None = None
-    if lex.words.get(toks[i].text, None) is not None and lex.words[toks[i].text].role == "neg":
+    first = lex.words.get(toks[i].text)
+    if first is not None and first.role == "neg":
         state.negative = True
         j += 1
     if j < len(toks) and j == i and not toks[j].digits:
@@ -286,13 +287,13 @@ def parse_core(lex: NumberLexicon, toks: list[Tok], i: int, whole: bool) -> Core
         if words is None:
             stem = lex.strip_suffix(tok.text)
             words, suffixed = ([stem], True) if stem is not None else (None, False)
-        if words is None or any(w.role in ("neg",) for w in words):
+        if words is None or any(w.role == "neg" for w in words):
             break
         if after_connector and state.group == 0 and state.total:
             # a new group after "thousand and": if a scale that cannot follow ends it,
             # it was the next number (ألفين وثلاثة آلاف = 2000 and 3000, not 2003)
-            restart = (_copy(state), connector_at)
-        trial = _copy(state)
+            restart = (copy.copy(state), connector_at)
+        trial = copy.copy(state)
         if not all(trial.apply(w, lex, after_connector) for w in words):
             if restart is not None and any(w.role in ("scale", "dual") for w in words):
                 state, end = restart
@@ -309,13 +310,7 @@ def parse_core(lex: NumberLexicon, toks: list[Tok], i: int, whole: bool) -> Core
         return None
     only = toks[i] if end == i + 1 else None
     plain = only is not None and only.digits and only.text.isdigit()
-    return Core(i, end, state.value(), state.ordinal, state.negative, plain, strong)
-
-
-def _copy(state: _State) -> _State:
-    twin = _State()
-    twin.__dict__.update(state.__dict__)
-    return twin
+    return Core(i, end, state.value(), state.ordinal, state.negative, plain)
 
 
 class Matcher:
