@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/bench_langid.py
 	$(PY) bench/bench_numbers.py
+	$(PY) bench/bench_ner.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

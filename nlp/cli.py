@@ -28,6 +28,7 @@ from nlp.batch import (
     read_inputs,
     skip_done,
 )
+from nlp.pipeline import NerOptions
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 stderr = Console(stderr=True, highlight=False)
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--resume", action="store_true",
                     help="skip ids already in the output file and append the rest")
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    _ner_options(ex)
     ex.set_defaults(run=cmd_extract)
 
     det = sub.add_parser("detect", help="detect each document's language: {id, lang, lang_score}")
@@ -70,7 +72,54 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print the claims of an extract output as a table")
     show.add_argument("results", type=Path, help="output of `claims extract`")
     show.set_defaults(run=cmd_show)
+
+    train = sub.add_parser("train", help="train a model from ../shared data")
+    train_sub = train.add_subparsers(dest="what", required=True, metavar="WHAT")
+    tner = train_sub.add_parser(
+        "ner", help="train models/ner-LANG (spaCy NER, CPU, best epoch on dev)",
+        description="Trains from SHARED/training/ner/LANG-{train,dev}.conll with "
+        "nlp/configs/ner/train.cfg and the choices in nlp/configs/ner/languages.json, keeps "
+        "the dev-best checkpoint in models/ner-LANG, scores it on dev and test, writes its card.")
+    tner.add_argument("--lang", required=True, choices=["ar", "tr", "fa", "en"])
+    tner.add_argument("--shared", type=Path, default=Path("../shared"),
+                      help="the shared data folder (default: ../shared)")
+    tner.add_argument("--output", type=Path, help="model folder (default: models/ner-LANG)")
+    tner.add_argument("--seed", type=int, default=0)
+    tner.add_argument("--set", dest="overrides", action="append", default=[],
+                      metavar="KEY=VALUE", help="config override, e.g. training.max_epochs=5")
+    tner.set_defaults(run=cmd_train_ner)
+
+    ev = sub.add_parser("eval-ner", help="NER precision/recall/F1 on a CoNLL file",
+                        description="Runs our NER (model + gazetteer) on the file's tokens and "
+                        "prints strict/exact/partial/type scores, per label and micro-averaged.")
+    ev.add_argument("conll", type=Path, metavar="FILE.conll")
+    ev.add_argument("--lang", required=True, choices=["en", "ar", "tr", "fa"])
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.add_argument("--no-gazetteer", action="store_true", help="the model alone")
+    ev.add_argument("--errors", type=Path, help="write the sentences with errors (JSON Lines)")
+    _ner_options(ev)
+    ev.set_defaults(run=cmd_eval_ner)
     return parser
+
+
+def _ner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ner-model", metavar="PATH|PACKAGE",
+                        help="spaCy NER model to use instead of the shipped one; with "
+                        "--ner-backend transformers, a local Hugging Face model folder")
+    parser.add_argument("--ner-backend", choices=["spacy", "transformers"], default="spacy")
+
+
+def _ner_choice(args: argparse.Namespace, gazetteer: bool = True) -> NerOptions | None:
+    if args.ner_backend == "transformers":
+        if not args.ner_model:
+            raise UsageError("--ner-backend transformers needs --ner-model DIR")
+        if not Path(args.ner_model).is_dir():
+            raise UsageError(f"--ner-model: no such folder: {args.ner_model}")
+        return NerOptions(backend="transformers", model_path=args.ner_model,
+                          gazetteer=gazetteer)
+    if args.ner_model or not gazetteer:
+        return NerOptions(model=args.ner_model, gazetteer=gazetteer)
+    return None
 
 
 def _positive(value: str) -> int:
@@ -114,7 +163,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         out = _open_output(stack, args.output, append=args.resume)
         progress = _progress(stack, show_progress)
         task = progress.add_task("extracting", total=total) if progress else None
-        results = Extractor().pipe(items, n_process=args.jobs, batch_size=args.batch_size)
+        extractor = Extractor(ner=_ner_choice(args))
+        results = extractor.pipe(items, n_process=args.jobs, batch_size=args.batch_size)
         for result in results:
             out.write(result.to_json() + "\n")
             out.flush()
@@ -255,6 +305,54 @@ def cmd_show(args: argparse.Namespace) -> int:
     console.print(table)
     for message in errors:
         console.print(f"[red]error[/] {message}")
+    return EXIT_OK
+
+
+# -- train, eval-ner ------------------------------------------------------------------------
+def cmd_train_ner(args: argparse.Namespace) -> int:
+    from nlp.ner.train import train_ner
+    from nlp.pipeline import models_dir
+
+    overrides: dict[str, Any] = {}
+    for item in args.overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    if not (args.shared / "training" / "ner").is_dir():
+        raise UsageError(f"no training data in {args.shared}/training/ner (see --shared)")
+    output = args.output or models_dir() / f"ner-{args.lang}"
+    run = train_ner(args.lang, args.shared, output, seed=args.seed, overrides=overrides)
+    stderr.print(f"saved {output} ({run.seconds / 60:.1f} min); card: {output / 'README.md'}")
+    for split, scores in run.scores.items():
+        stderr.print(f"{split}: P {scores['precision']:.3f} R {scores['recall']:.3f} "
+                     f"F1 {scores['f1']:.3f}")
+    return EXIT_OK
+
+
+def cmd_eval_ner(args: argparse.Namespace) -> int:
+    from nlp.evaluate.ner import evaluate_file, format_table
+    from nlp.ner.conll import ConllError
+    from nlp.pipeline import get_pipeline
+
+    if not args.conll.is_file():
+        raise UsageError(f"no such file: {args.conll}")
+    try:
+        pipeline = get_pipeline(args.lang, _ner_choice(args, gazetteer=not args.no_gazetteer))
+        scores = evaluate_file(pipeline, args.conll)
+    except (ConllError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.errors:
+        with args.errors.open("w", encoding="utf-8") as out:
+            for error in scores.errors:
+                out.write(json.dumps(error, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps(scores.summary(), indent=2))
+    else:
+        print(format_table(scores))
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ from spacy.tokens import Doc
 from nlp.claims import ClaimDraft, Mention
 from nlp.langid import UND, LanguageRouter, get_router
 from nlp.ner import LABELS
-from nlp.pipeline import get_pipeline
+from nlp.pipeline import NerOptions, get_pipeline
 from nlp.schema import (
     SUPPORTED_LANGS,
     Claim,
@@ -112,9 +112,11 @@ def _describe(exc: ValidationError) -> str:
 class Extractor:
     """`ex(text, lang=None)` gives one result; `ex.pipe(records)` streams results in order."""
 
-    def __init__(self, router: LanguageRouter | None = None, chunk_chars: int = CHUNK_CHARS):
+    def __init__(self, router: LanguageRouter | None = None, chunk_chars: int = CHUNK_CHARS,
+                 ner: NerOptions | None = None):
         self.router = router or get_router()
         self.chunk_chars = chunk_chars
+        self.ner = ner
 
     # -- public API ------------------------------------------------------------------------
     def __call__(self, text: str, lang: str | None = None, *, id: str = "doc",
@@ -135,8 +137,8 @@ class Extractor:
                 yield from self.process_batch(batch)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_process, mp_context=context,
-                                 initializer=_init_worker, initargs=(self.chunk_chars,)) as pool:
+        with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker,
+                                 initargs=(self.chunk_chars, self.ner)) as pool:
             pending: deque[Future[list[Result]]] = deque()
             for batch in batches:
                 pending.append(pool.submit(_worker_batch, batch))
@@ -179,7 +181,7 @@ class Extractor:
 
     def forward(self, lang: str, items: list[Prepared]) -> list[list[Doc] | str]:
         """Docs per item (one per chunk), or an error message for an item that failed."""
-        pipeline = get_pipeline(lang)
+        pipeline = get_pipeline(lang, self.ner)
         texts = [chunk for item in items for _, chunk in item.chunks]
         try:
             flat = list(pipeline.pipe(texts))
@@ -193,7 +195,7 @@ class Extractor:
 
     def _forward_one(self, lang: str, item: Prepared) -> list[Doc] | str:
         try:
-            return [get_pipeline(lang)(chunk) for _, chunk in item.chunks]
+            return [get_pipeline(lang, self.ner)(chunk) for _, chunk in item.chunks]
         except Exception as exc:
             return f"processing failed: {type(exc).__name__}: {exc}"
 
@@ -268,9 +270,9 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 _WORKER: Extractor | None = None
 
 
-def _init_worker(chunk_chars: int) -> None:
+def _init_worker(chunk_chars: int, ner: NerOptions | None) -> None:
     global _WORKER
-    _WORKER = Extractor(chunk_chars=chunk_chars)
+    _WORKER = Extractor(chunk_chars=chunk_chars, ner=ner)
 
 
 def _worker_batch(batch: list[Incoming]) -> list[Result]:

@@ -2,13 +2,19 @@
 
 Importing the component modules registers their factories; the configs then say which
 components a language runs and with what settings. Pipelines are built lazily, once per
-process, on first use of a language.
+process and NER variant, on first use of a language.
+
+Trained NER models are sourced from the models folder (`models/` beside the package, or
+`$CLAIMS_MODELS`), which the configs reach through the `${paths.models}` variable.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -20,17 +26,59 @@ import nlp.normalize
 import nlp.numbers  # noqa: F401  (registers the factories the configs name)
 from nlp.schema import SUPPORTED_LANGS
 
+BACKENDS = ("spacy", "transformers")
 
-def config_for(lang: str) -> Config:
+
+@dataclass(frozen=True)
+class NerOptions:
+    """Which NER a pipeline runs. `model`: a spaCy model folder or package to source the
+    `ner` component from (default: the config's choice); `backend="transformers"` with
+    `model_path`: a local Hugging Face token-classification folder instead; `gazetteer`:
+    whether gazetteer entities are merged in."""
+
+    model: str | None = None
+    backend: str = "spacy"
+    model_path: str | None = None
+    gazetteer: bool = True
+
+
+def models_dir() -> Path:
+    """Where shipped models live: `$CLAIMS_MODELS`, else `models/` of the source tree."""
+    configured = os.environ.get("CLAIMS_MODELS")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "models"
+
+
+def config_for(lang: str, ner: NerOptions | None = None) -> Config:
     if lang not in SUPPORTED_LANGS:
         raise ValueError(f"no pipeline for language {lang!r}; supported: {SUPPORTED_LANGS}")
+    ner = ner or NerOptions()
+    if ner.backend not in BACKENDS:
+        raise ValueError(f"unknown NER backend {ner.backend!r}; choose one of {BACKENDS}")
     text = resources.files("nlp").joinpath(f"configs/{lang}.cfg").read_text("utf-8")
-    return Config().from_str(text)
+    config = Config().from_str(text, overrides={"paths.models": str(models_dir())})
+    components = config["components"]
+    if ner.backend == "transformers":
+        if not ner.model_path:
+            raise ValueError("the transformers NER backend needs model_path (a local folder)")
+        components["ner"] = {"factory": "claims_transformers_ner", "model_path": ner.model_path}
+    elif ner.model:
+        components["ner"] = {"source": ner.model}
+    if not ner.gazetteer:
+        config["nlp"]["pipeline"] = [p for p in config["nlp"]["pipeline"]
+                                     if p != "claims_gazetteer"]
+        components.pop("claims_gazetteer", None)
+    return config
 
 
 @cache
-def get_pipeline(lang: str) -> Language:
+def get_pipeline(lang: str, ner: NerOptions | None = None) -> Language:
     """The pipeline for `lang`, built on first use and kept for the life of the process."""
-    pipeline = spacy.util.load_model_from_config(config_for(lang), auto_fill=True, validate=True)
+    config = config_for(lang, ner)
+    model_source = config["components"]["ner"].get("source", "")
+    if model_source.startswith(str(models_dir())) and not Path(model_source).is_dir():
+        raise FileNotFoundError(
+            f"NER model {model_source} is missing; train it with "
+            f"`claims train ner --lang {lang}` (see README)")
+    pipeline = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     pipeline.max_length = 2_000_000
     return pipeline

@@ -38,8 +38,9 @@ def test_pipelines_are_built_from_config_with_registered_components(lang: str) -
     config = config_for(lang)
     pipeline = get_pipeline(lang)
     assert pipeline.pipe_names == config["nlp"]["pipeline"]
-    assert pipeline.pipe_names[-4:] == ["claims_normalizer", "claims_figures",
-                                        "claims_entities", "claims_assembler"]
+    assert pipeline.pipe_names[-7:] == ["claims_normalizer", "ner", "claims_entities",
+                                        "claims_gazetteer", "claims_spans", "claims_figures",
+                                        "claims_assembler"]
     assert get_pipeline(lang) is pipeline  # loaded once
 
 

@@ -1,8 +1,6 @@
-"""Named entities in our four labels (PER, ORG, LOC, MISC).
-
-First version: whatever NER the language's pipeline has (spaCy's English model; none yet
-for Arabic, Turkish, Persian), with its labels mapped to ours by the pipeline config.
-"""
+"""Our four entity labels, and the component that maps another scheme's labels to them
+(en_core_web_sm's OntoNotes labels, say), dropping what is not an entity in the claims
+contract (dates, numbers, money are figures)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Evaluation against labelled data: NER on CoNLL files (`ner`); claims come later."""
