@@ -90,12 +90,21 @@ class Affixes:
         return 0
 
 
+@cache
+def _gazetteer_file(kind: str) -> dict[str, Any] | None:
+    """`data/gazetteer/<kind>.json`, parsed once per process for all languages."""
+    path = resources.files("nlp").joinpath(f"data/gazetteer/{kind}.json")
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
 def _entries(lang: str) -> Iterator[tuple[Entry, str]]:
     for kind in GAZETTEERS:
-        path = resources.files("nlp").joinpath(f"data/gazetteer/{kind}.json")
-        if not path.is_file():
+        data = _gazetteer_file(kind)
+        if data is None:
             continue
-        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
         for item in data["entries"]:
             entry = Entry(item["id"], item.get("label", data["label"]),
                           item.get("type", kind), item.get("population"))

@@ -13,14 +13,14 @@ from itertools import pairwise
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from nlp.ner.gazetteer import Affixes, get_gazetteer
+from nlp.ner.gazetteer import get_gazetteer
 from nlp.normalize import get_normalizer
 
 
 class SpanTrimmer:
     def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self.affixes = Affixes.for_lang(lang)
+        self.gazetteer = get_gazetteer(lang)
+        self.affixes = self.gazetteer.affixes
         self.normalize = get_normalizer(lang)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -67,12 +67,11 @@ class SpanTrimmer:
         if not affixes.proclitics:
             return 0
         norm = self.normalize.with_offsets(token.text)
-        gazetteer = get_gazetteer(self.lang)
         for rest, cut in affixes.prefix_forms(norm.text):
             if cut == 0:
                 continue
             article = affixes.article is not None and rest.startswith(affixes.article)
-            if article or gazetteer.knows_first(rest) or rest in bare:
+            if article or self.gazetteer.knows_first(rest) or rest in bare:
                 return norm.start(cut)
         return 0
 
