@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--errors", type=Path, help="write the sentences with errors (JSON Lines)")
     _ner_options(ev)
     ev.set_defaults(run=cmd_eval_ner)
+
+    val = sub.add_parser("validate", help="check gold files (CLAIMS.md gold format)",
+                         description="Checks every line: JSON, fields and vocabularies, "
+                         "figure offsets, bounds against the qualifier, substrings, ids.")
+    val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    val.set_defaults(run=cmd_validate)
     return parser
 
 
@@ -354,6 +360,23 @@ def cmd_eval_ner(args: argparse.Namespace) -> int:
     else:
         print(format_table(scores))
     return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from nlp.gold import read_gold
+
+    failed = False
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        gold = read_gold(path)
+        for problem in gold.problems:
+            print(problem)
+        claims = sum(len(d.claims) for d in gold.documents)
+        status = f"{len(gold.problems)} problem(s)" if gold.problems else "ok"
+        stderr.print(f"{path}: {len(gold.documents)} documents, {claims} claims: {status}")
+        failed = failed or bool(gold.problems)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 # -- entry point -----------------------------------------------------------------------------
