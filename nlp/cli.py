@@ -100,6 +100,22 @@ def _parser() -> argparse.ArgumentParser:
     _ner_options(ev)
     ev.set_defaults(run=cmd_eval_ner)
 
+    cev = sub.add_parser("eval", help="claim precision/recall/F1 against gold files",
+                         description="Runs the pipeline on the gold documents (or reads "
+                         "--pred) and scores claims as CLAIMS.md says: per language and "
+                         "overall claim P/R/F1, figure-only F1, field accuracy on matched "
+                         "claims, category confusion, calibration error, and the missed and "
+                         "spurious claims with their sentences.")
+    cev.add_argument("gold", nargs="+", type=Path, metavar="GOLD.jsonl")
+    cev.add_argument("--pred", type=Path, metavar="PRED.jsonl",
+                     help="predictions (output of `claims extract`) instead of running")
+    cev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    cev.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report")
+    cev.add_argument("--max-errors", type=int, default=40, metavar="N",
+                     help="missed/spurious claims to print (all go to --report)")
+    _ner_options(cev)
+    cev.set_defaults(run=cmd_eval)
+
     val = sub.add_parser("validate", help="check gold files (CLAIMS.md gold format)",
                          description="Checks every line: JSON, fields and vocabularies, "
                          "figure offsets, bounds against the qualifier, substrings, ids.")
@@ -359,6 +375,81 @@ def cmd_eval_ner(args: argparse.Namespace) -> int:
         print(json.dumps(scores.summary(), indent=2))
     else:
         print(format_table(scores))
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from nlp.evaluate.claims import FIELDS, evaluate, format_markdown
+    from nlp.extract import Extractor
+    from nlp.gold import read_gold
+    from nlp.schema import Result
+
+    documents = []
+    for path in args.gold:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        gold = read_gold(path)
+        if gold.problems:
+            shown = "\n  ".join(gold.problems[:10])
+            raise UsageError(f"{path} is not a valid gold file (`claims validate` lists all "
+                             f"{len(gold.problems)} problems):\n  {shown}")
+        documents.extend(gold.documents)
+    if args.pred:
+        if not args.pred.is_file():
+            raise UsageError(f"no such file: {args.pred}")
+        by_id: dict[str, Result] = {}
+        for number, line in enumerate(args.pred.open(encoding="utf-8"), 1):
+            if line.strip():
+                try:
+                    result = Result.model_validate_json(line)
+                except ValueError as exc:
+                    raise UsageError(f"{args.pred}:{number}: not a result record: "
+                                     f"{str(exc).splitlines()[0]}") from None
+                by_id[result.id] = result
+        absent = [d.id for d in documents if d.id not in by_id]
+        if absent:
+            stderr.print(f"{len(absent)} gold document(s) have no prediction (scored as no "
+                         f"claims): {', '.join(absent[:5])}")
+        results = [by_id.get(d.id) or Result(id=d.id) for d in documents]
+    else:
+        extractor = Extractor(ner=_ner_choice(args))
+        records = [{"id": d.id, "text": d.text, "lang": d.lang} for d in documents]
+        results = list(extractor.pipe(records))
+    scores = evaluate(zip(documents, results, strict=True))
+    if args.report:
+        args.report.write_text(format_markdown(scores), encoding="utf-8")
+    summary = scores.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    console = Console(highlight=False)
+    table = Table(title="Claims (CLAIMS.md matching)")
+    for column in ("", "docs", "gold", "P", "R", "F1", "figure F1", "ECE"):
+        table.add_column(column, justify="left" if not column else "right")
+    fields = Table(title="Field accuracy on matched claims")
+    for column in ("", *FIELDS):
+        fields.add_column(column, justify="left" if not column else "right")
+    for name, s in summary.items():
+        c = s["claims"]
+        table.add_row(name, str(s["documents"]), str(s["gold_claims"]), f"{c['precision']:.3f}",
+                      f"{c['recall']:.3f}", f"{c['f1']:.3f}", f"{s['figures']['f1']:.3f}",
+                      f"{s['ece']:.3f}")
+        fields.add_row(name, *("–" if s["fields"][f] is None else f"{s['fields'][f]:.3f}"
+                               for f in FIELDS))
+    console.print(table)
+    console.print(fields)
+    confusion = Table(title="Category confusion, all languages (gold → predicted; — = none)")
+    confusion.add_column("gold → predicted")
+    confusion.add_column("n", justify="right")
+    for pair, n in summary["all"]["confusion"].items():
+        confusion.add_row(pair, str(n))
+    console.print(confusion)
+    errors = scores.errors()
+    for err in errors[: args.max_errors]:
+        console.print(f"{err['kind'].upper()} {err['id']} {err['figure']!r} "
+                      f"{err['category']}: {err['sentence']}", markup=False)
+    if len(errors) > args.max_errors:
+        console.print(f"… {len(errors) - args.max_errors} more (--report FILE lists all)")
     return EXIT_OK
 
 

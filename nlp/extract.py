@@ -237,6 +237,10 @@ def _span(text: str, offset: int, m: Mention) -> Span:
     return Span(text=text[s:e], start=s, end=e)
 
 
+def _optional(text: str, offset: int, m: Mention | None) -> Span | None:
+    return None if m is None else _span(text, offset, m)
+
+
 def _claim(text: str, offset: int, draft: ClaimDraft) -> Claim:
     f = draft.figure
     s, e = offset + f.start, offset + f.end
@@ -249,7 +253,10 @@ def _claim(text: str, offset: int, draft: ClaimDraft) -> Claim:
                       qualifier=f.qualifier),  # type: ignore[arg-type]
         category=draft.category,  # type: ignore[arg-type]
         victims=victims,
+        actor=_optional(text, offset, draft.actor),
+        source=_optional(text, offset, draft.source),
         places=[_span(text, offset, p) for p in draft.places],
+        time=_optional(text, offset, draft.time),
         sentence=SentenceSpan(start=offset + draft.sentence.start, end=offset + draft.sentence.end),
         confidence=draft.confidence,
     )

@@ -23,6 +23,7 @@ from thinc.api import Config
 import nlp.claims
 import nlp.ner
 import nlp.normalize
+import nlp.sentences
 import nlp.numbers  # noqa: F401  (registers the factories the configs name)
 from nlp.schema import SUPPORTED_LANGS
 

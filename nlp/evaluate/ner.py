@@ -24,7 +24,7 @@ from nlp.pipeline import NerOptions, get_pipeline
 
 SCENARIOS = ("strict", "exact", "partial", "ent_type")
 # Components that do not take part in NER; switched off while scoring and timing.
-_NOT_NER = ("sentencizer", "tagger", "parser", "attribute_ruler", "lemmatizer",
+_NOT_NER = ("claims_lines", "sentencizer", "tagger", "parser", "attribute_ruler", "lemmatizer",
             "claims_figures", "claims_assembler")
 
 

@@ -1,0 +1,167 @@
+"""Who reported a figure (source), who caused it (actor), when: phrases found next to the
+language's markers.
+
+Each language's lexicon lists markers by where their phrase stands: `after` the marker
+("according to X", "وفقا لـ X", "به گزارش X", "by X", "على يد X", "توسط X"), `before` it
+("X'e göre", "X tarafından"), and reporting `verbs` whose subject is the reporter ("X said",
+"قال X", "X açıkladı", "X گفت"; `verb_subject` says on which side the subject stands).
+The phrase is the named entity next to the marker when there is one, else the words up to
+the nearest boundary (punctuation, complementiser, another cue). English uses the
+dependency parse first (the subject of "said", the object of "according to").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+from nlp.lexicon import Cue, Lexicon
+
+_NAME_LABELS = ("ORG", "PER", "MISC", "LOC")
+_SUBJECT_DEPS = ("nsubj", "nsubjpass")
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    start: int  # token indices, end exclusive
+    end: int
+
+    def chars(self, doc: Doc) -> tuple[int, int]:
+        return doc[self.start].idx, doc[self.end - 1].idx + len(doc[self.end - 1].text)
+
+
+class RoleFinder:
+    """Source, actor and time phrases of one sentence, given the cues found in its doc."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lex = lexicon
+        self.max_phrase = int(lexicon.setting("max_phrase_tokens", 6))
+        self.max_subject = int(lexicon.setting("max_subject_tokens", 9))
+        self.verb_subject = str(lexicon.setting("verb_subject", "before"))
+
+    # -- phrases ---------------------------------------------------------------------------
+    def _boundary(self, token: Token, blocked: set[int]) -> bool:
+        return (token.is_punct or token.is_space or token.i in blocked
+                or self.lex.lookup("boundaries", token) is not None)
+
+    def phrase_after(self, sent: Span, i: int, blocked: set[int]) -> TokenSpan | None:
+        """The phrase starting at token i: a name starting there (or one token later, after
+        an article), else the words up to a boundary."""
+        doc = sent.doc
+        if i >= sent.end:
+            return None
+        for j in (i, i + 1):
+            if j < sent.end and doc[j].ent_iob_ == "B" and doc[j].ent_type_ in _NAME_LABELS:
+                end = j + 1
+                while end < sent.end and doc[end].ent_iob_ == "I":
+                    end += 1
+                return TokenSpan(i, end)
+        end = i
+        while end < sent.end and end - i < self.max_phrase and not self._boundary(doc[end], blocked):
+            end += 1
+        return TokenSpan(i, end) if end > i and not self._pronoun(doc, i, end) else None
+
+    def phrase_before(self, sent: Span, i: int, blocked: set[int]) -> TokenSpan | None:
+        """The phrase ending just before token i (a name ending there, else words back to a
+        boundary)."""
+        doc = sent.doc
+        if i <= sent.start:
+            return None
+        last = doc[i - 1]
+        if last.ent_type_ in _NAME_LABELS:
+            start = i - 1
+            while start > sent.start and doc[start].ent_iob_ == "I":
+                start -= 1
+            return TokenSpan(start, i)
+        start = i
+        while (start > sent.start and i - start < self.max_phrase
+               and not self._boundary(doc[start - 1], blocked)):
+            start -= 1
+        return TokenSpan(start, i) if start < i and not self._pronoun(doc, start, i) else None
+
+    def subject_at_start(self, sent: Span, verb: int, blocked: set[int]) -> TokenSpan | None:
+        """Verb-final languages: the reporter opens the sentence and ends at a comma
+        ("İçişleri Bakanı Ali Yerlikaya, ... açıkladı"; "سخنگوی اورژانس گفت")."""
+        doc = sent.doc
+        start = sent.start
+        while start < verb and (doc[start].is_punct or doc[start].is_space):
+            start += 1
+        end = start
+        while end < verb and not (doc[end].is_punct or doc[end].i in blocked):
+            end += 1
+        if end == start or end - start > self.max_subject or self._pronoun(doc, start, end):
+            return None
+        return TokenSpan(start, end)
+
+    def _pronoun(self, doc: Doc, start: int, end: int) -> bool:
+        return all(self.lex.lookup("pronouns", doc[k]) is not None or doc[k].is_punct
+                   for k in range(start, end))
+
+    # -- roles -----------------------------------------------------------------------------
+    def source(self, sent: Span, cues: list[Cue], blocked: set[int]) -> TokenSpan | None:
+        """The reporter of the sentence's figures, from the first marker that yields one."""
+        for cue in cues:
+            span: TokenSpan | None = None
+            if cue.label == "after":
+                span = self.phrase_after(sent, cue.end, blocked)
+            elif cue.label == "before":
+                span = self.phrase_before(sent, cue.start, blocked)
+            elif cue.label == "tag":  # headline tag: "... – SOHR"
+                span = self._name_at(sent, cue.end)
+            elif cue.label == "verb":
+                span = self._verb_subject(sent, cue, blocked)
+            if span is not None:
+                return span
+        return None
+
+    def actor(self, sent: Span, cues: list[Cue], trigger: int | None,
+              blocked: set[int]) -> TokenSpan | None:
+        """Who did it: the subject of an active trigger verb ("government forces killed 12",
+        with a parse), else the marker phrase nearest the trigger ("killed by X")."""
+        doc = sent.doc
+        if trigger is not None and doc.has_annotation("DEP") and doc[trigger].pos_ == "VERB":
+            for child in doc[trigger].children:
+                if child.dep_ == "nsubj" and not child.like_num:
+                    span = _subtree(child)
+                    if not any(k in blocked for k in range(span.start, span.end)) \
+                            and not self._pronoun(doc, span.start, span.end):
+                        return span
+        anchor = trigger if trigger is not None else sent.start
+        for cue in sorted(cues, key=lambda c: abs(c.start - anchor)):
+            if cue.label == "after":
+                span = self.phrase_after(sent, cue.end, blocked)
+            else:
+                span = self.phrase_before(sent, cue.start, blocked)
+            if span is not None:
+                return span
+        return None
+
+    def _name_at(self, sent: Span, i: int) -> TokenSpan | None:
+        doc = sent.doc
+        if i < sent.end and doc[i].ent_iob_ == "B" and doc[i].ent_type_ in ("ORG", "PER"):
+            end = i + 1
+            while end < sent.end and doc[end].ent_iob_ == "I":
+                end += 1
+            return TokenSpan(i, end)
+        return None
+
+    def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int]) -> TokenSpan | None:
+        doc = sent.doc
+        verb = doc[cue.start]
+        if doc.has_annotation("DEP"):
+            for child in verb.children:
+                if child.dep_ in _SUBJECT_DEPS:
+                    span = _subtree(child)
+                    if not self._pronoun(doc, span.start, span.end):
+                        return span
+                    return None
+        if self.verb_subject == "after":
+            return self.phrase_after(sent, cue.end, blocked)
+        if self.verb_subject == "start":
+            return self.subject_at_start(sent, cue.start, blocked)
+        return self.phrase_before(sent, cue.start, blocked)
+
+
+def _subtree(token: Token) -> TokenSpan:
+    return TokenSpan(token.left_edge.i, token.right_edge.i + 1)
