@@ -74,7 +74,7 @@ class _Sentence:
 
 class ClaimAssembler:
     def __init__(self, lang: str, victims_window: int = 3, max_distance: int = 20,
-                 off_side_penalty: float = 1.5, crossing_penalty: float = 4.0) -> None:
+                 off_side_penalty: float = 1.5, crossing_penalty: float = 100.0) -> None:
         self.lex: Lexicon = get_lexicon(lang)
         self.roles = RoleFinder(self.lex)
         self.victims_window = victims_window
@@ -84,13 +84,15 @@ class ClaimAssembler:
         # Where the trigger usually stands relative to the figure (Arabic قتل 12, Turkish
         # 12 kişi öldü, Persian ۱۲ نفر کشته شدند); English has both.
         self.trigger_side: str | None = self.lex.setting("trigger_side")
+        self.parse_counted_noun = bool(self.lex.setting("parse_counted_noun", False))
 
     def __call__(self, doc: Doc) -> Doc:
         figures = [_Figure(f, span) for f in doc._.figures or [] if f.kind == "cardinal"
                    if (span := doc.char_span(f.start, f.end, alignment_mode="expand"))
                    is not None]
-        kinds = ("triggers", "victims", "things", "not_count_before", "not_count_self",
-                 "one_of", "subset", "source", "actor", "time")
+        kinds = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
+                 "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
+                 "time")
         cues = {kind: self.lex.scan(doc, kind) for kind in kinds}
         claims: list[ClaimDraft] = []
         previous: list[ClaimDraft] = []  # claims of the sentence before
@@ -99,7 +101,8 @@ class ClaimAssembler:
             if not here:
                 previous = []
                 continue
-            info = _Sentence(sent, here, _within(cues["triggers"], sent),
+            triggers = sorted(cues["triggers"] + cues["counted_triggers"], key=lambda c: c.start)
+            info = _Sentence(sent, here, _within(triggers, sent),
                              _within(cues["victims"], sent),
                              {k: _within(v, sent) for k, v in cues.items()})
             drafts = self._sentence(info, previous)
@@ -110,40 +113,98 @@ class ClaimAssembler:
 
     # -- one sentence ------------------------------------------------------------------------
     def _sentence(self, info: _Sentence, previous: list[ClaimDraft]) -> list[ClaimDraft]:
-        drafts: list[ClaimDraft] = []
+        figures = info.figures
+        people = [self._counts_people(info, f) for f in figures]
         owner: dict[int, ClaimDraft] = {}  # figure index -> its claim
-        for n, fig in enumerate(info.figures):
-            if not self._counts_people(info, fig):
+        for n in range(len(figures)):
+            if not people[n]:
                 continue
-            parent = self._parent(info, n, owner)
-            found = self._trigger(info, n)
-            if parent is None and found is None and previous and info.cues["subset"]:
-                parent = previous[-1]  # "Twelve people died. Among them were 5 children."
-            if parent is None and (found is None or found[0] > 4):
-                parent = self._listed_with(info, n, owner)
-            trigger: Cue | None = None
-            if found is not None and (parent is None or found[0] <= 2):
-                distance, trigger = found
-                category, how = trigger.label, "trigger"
-                trig_mention: Mention | None = _mention(info.span.doc, trigger.start, trigger.end)
-            elif parent is not None:
-                distance, category, trig_mention, how = 0.0, parent.category, parent.trigger, "subset"
-            else:
-                continue
-            if category == NONE:
-                continue
-            draft = ClaimDraft(
-                figure=fig.match, category=category, trigger=trig_mention,
-                sentence=Mention(info.span.start_char, info.span.end_char),
-                victims=self._victims(info, n),
-                trigger_token=trigger.start if trigger is not None else None,
-                confidence=_heuristic_confidence(how, distance),
-                features={"how": how, "distance": distance})
-            owner[n] = draft
-            drafts.append(draft)
+            decided = self._decide(info, n, owner, previous)
+            if decided is not None and decided[0] != NONE:
+                owner[n] = self._draft(info, n, *decided)
+        # A figure listed before a claimed one shares its category ("12 sivil ve 3 asker
+        # hayatını kaybetti": the trigger is past the second figure).
+        for n in range(len(figures) - 2, -1, -1):
+            if people[n] and n not in owner and n + 1 in owner \
+                    and self._listed(info, n, n + 1):
+                nxt = owner[n + 1]
+                owner[n] = self._draft(info, n, nxt.category, None, "list", 0.0)
+                owner[n].trigger = nxt.trigger
+                owner[n].trigger_token = nxt.trigger_token
+        drafts = [owner[n] for n in sorted(owner)]
         if drafts:
             self._roles(info, drafts)
         return drafts
+
+    def _decide(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft],
+                previous: list[ClaimDraft]) -> tuple[str, Cue | None, str, float] | None:
+        """(category, trigger, how it was found, distance), or None for no claim."""
+        found = self._trigger(info, n)
+        if found is not None and self._hypothetical(info, found[1]):
+            return None  # "could displace 1 million"
+        parent = self._parent(info, n, owner)
+        if parent is not None:
+            claim, marker_end = parent
+            if found is not None and (found[0] <= 2 or (
+                    found[1].start >= marker_end and self._nearest_figure(info, found[1]) == n)):
+                return found[1].label, found[1], "trigger", found[0]
+            return claim.category, None, "subset", 0.0
+        if found is not None and found[0] <= 4:
+            return found[1].label, found[1], "trigger", found[0]
+        for m in range(n - 1, -1, -1):  # listed with the previous claimed figure
+            if m in owner:
+                if self._listed(info, m, n):
+                    return owner[m].category, None, "list", 0.0
+                break
+        if found is not None:
+            return found[1].label, found[1], "trigger", found[0]
+        has_victims = self._victims(info, n) is not None
+        if previous and (has_victims or info.cues["subset"]):
+            # "Twelve people died. Among them were 5 children." / "58 of them were women"
+            return previous[-1].category, None, "previous", 0.0
+        return None
+
+    def _draft(self, info: _Sentence, n: int, category: str, trigger: Cue | None, how: str,
+               distance: float) -> ClaimDraft:
+        doc = info.span.doc
+        return ClaimDraft(
+            figure=info.figures[n].match, category=category,
+            trigger=None if trigger is None else _mention(doc, trigger.start, trigger.end),
+            sentence=Mention(info.span.start_char, info.span.end_char),
+            victims=self._victims(info, n),
+            trigger_token=None if trigger is None else trigger.start,
+            confidence=_heuristic_confidence(how, distance),
+            features={"how": how, "distance": distance})
+
+    def _marked_subset(self, info: _Sentence, k: int) -> bool:
+        """Whether figure k is introduced as part of an earlier one: "(639", "including 5",
+        "2 of them"."""
+        span = info.figures[k].span
+        doc = info.span.doc
+        if span.start > 0 and doc[span.start - 1].text == "(":
+            return True
+        return any(span.start - 2 <= c.end <= span.start or c.start == span.end
+                   for c in info.cues["subset"])
+
+    def _nearest_figure(self, info: _Sentence, cue: Cue) -> int:
+        """The figure a trigger stands closest to ("killing four civilians, two of them
+        children, and wounding nine others": "wounding" is nine's)."""
+        def gap(f: _Figure) -> int:
+            return max(f.span.start - cue.end, cue.start - f.span.end, 0)
+        return min(range(len(info.figures)), key=lambda k: gap(info.figures[k]))
+
+    def _hypothetical(self, info: _Sentence, trigger: Cue) -> bool:
+        return any(trigger.start - 3 <= c.start and c.end <= trigger.start
+                   for c in info.cues["modal"])
+
+    def _listed(self, info: _Sentence, m: int, n: int) -> bool:
+        """Whether figures m < n stand in one list: close, no trigger or clause end between."""
+        doc = info.span.doc
+        gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
+        return (gap_end - gap_start <= 6
+                and not any(gap_start <= c.start < gap_end for c in info.triggers)
+                and not any(t.text in (";", ".") or t.pos_ in ("VERB", "AUX")
+                            for t in doc[gap_start:gap_end]))
 
     def _counts_people(self, info: _Sentence, fig: _Figure) -> bool:
         doc = info.span.doc
@@ -163,18 +224,42 @@ class ClaimAssembler:
                 and doc[end].text in ("]", ")"):
             return False  # [16], (3): a reference, not a count
         for cue in info.cues["not_count_before"]:
-            if cue.end <= start and start - cue.end <= 1:
-                return False
+            reach = 4 if cue.label == "superseded" else 0
+            if cue.end <= start and start - cue.end <= reach and not any(
+                    t.is_punct or t.like_num for t in doc[cue.end : start]):
+                return False  # aged 12; page 4; up from an initial count of 18
+        if fig.match.value == 1 and any(c.end == start for c in info.cues["one_before"]):
+            return False  # "the last one"
+        if self.parse_counted_noun and not self._person_noun(info, fig):
+            return False
         victims_after = [c for c in info.victims if start <= c.start < end + 2]
         for cue in info.cues["things"]:
             if end <= cue.start < end + 2 and not any(v.start < cue.start for v in victims_after):
                 return False
         return True
 
+    def _person_noun(self, info: _Sentence, fig: _Figure) -> bool:
+        """With a parse: whether the noun the figure counts is a person (or a trigger:
+        "12 dead", "12 deaths"); "23 cows", "18 relief teams" are not."""
+        doc = info.span.doc
+        if not doc.has_annotation("DEP"):
+            return True
+        token = doc[fig.span.end - 1]
+        head = token.head
+        if token.dep_ not in ("nummod", "quantmod") or head.i <= token.i \
+                or head.pos_ not in ("NOUN", "PROPN") \
+                or any(t.is_punct for t in doc[token.i + 1 : head.i]):
+            return True
+        hits = info.victims + info.triggers
+        return any(c.start <= head.i < c.end for c in hits) or head.ent_type_ in ("NORP", "MISC")
+
     def _trigger(self, info: _Sentence, n: int) -> tuple[float, Cue] | None:
         """The nearest trigger cue, by token distance plus penalties."""
         fig = info.figures[n]
-        others = [f.span for i, f in enumerate(info.figures) if i != n]
+        # a trigger may reach past a figure that only breaks this one down ("At least 23
+        # civilians, including seven children, were killed"), not past a figure of its own
+        others = [f.span for i, f in enumerate(info.figures)
+                  if i != n and not (i > n and self._marked_subset(info, i))]
         best: tuple[float, Cue] | None = None
         for cue in info.triggers:
             if cue.start >= fig.span.start and cue.end <= fig.span.end:
@@ -195,41 +280,33 @@ class ClaimAssembler:
                 continue
             if cue.label == NONE:
                 distance += 0.25  # on a tie, the casualty reading wins
+            if cue.kind == "counted_triggers":
+                distance += 2.5  # "3 detainees died": the verb, not the counted noun, decides
             if distance <= self.max_distance and (best is None or distance < best[0]):
                 best = (distance, cue)
         return best
 
     def _parent(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft]
-                ) -> ClaimDraft | None:
-        """The claim this figure breaks down, when a subset marker or an open bracket
-        stands between them ("12 killed, including 5 children"; "1,084 (639 civilians")."""
+                ) -> tuple[ClaimDraft, int] | None:
+        """The claim this figure breaks down, and where the marker saying so ends: an open
+        bracket or a colon after the total ("1,084 (639 civilians"; "toll at 38: 19
+        fighters"), or a subset marker ("including 5 children", "2 of them girls")."""
         doc = info.span.doc
         fig = info.figures[n]
         window_end = min(info.span.end, fig.span.end + 3)
         for m in range(n - 1, -1, -1):
             if m not in owner:
                 continue
-            between = doc[info.figures[m].span.end : fig.span.start]
-            if "(" in between.text and ")" not in between.text:
-                return owner[m]
-            if ";" not in between.text and any(
-                    fig.span.start - 2 <= c.start and c.end <= window_end
-                    for c in info.cues["subset"]):
-                return owner[m]
+            gap = doc[info.figures[m].span.end : fig.span.start]
+            for mark in ("(", ":"):
+                if mark in gap.text and ")" not in gap.text and ";" not in gap.text:
+                    opened = max(t.i for t in gap if t.text == mark)
+                    return owner[m], opened + 1
+            if ";" not in gap.text:
+                for c in info.cues["subset"]:
+                    if fig.span.start - 2 <= c.start and c.end <= window_end:
+                        return owner[m], c.end
             break
-        return None
-
-    def _listed_with(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft]
-                     ) -> ClaimDraft | None:
-        """Figures listed together share a category ("802 civilians, 274 soldiers and 241
-        fighters"): the claim of the previous figure, when no trigger stands between."""
-        for m in range(n - 1, -1, -1):
-            if m in owner:
-                gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
-                if gap_end - gap_start <= 8 and not any(
-                        gap_start <= c.start < gap_end for c in info.triggers):
-                    return owner[m]
-                return None
         return None
 
     def _victims(self, info: _Sentence, n: int) -> Mention | None:
@@ -249,27 +326,30 @@ class ClaimAssembler:
         doc = info.span.doc
         blocked = {i for f in info.figures for i in range(f.span.start, f.span.end)}
         blocked |= {i for c in info.triggers for i in range(c.start, c.end)}
-        source = self.roles.source(info.span, info.cues["source"], blocked)
-        if source is not None:
-            blocked |= set(range(source.start, source.end))
+        sources = {id(d): self.roles.source(info.span, info.cues["source"],
+                                            _token_of(doc, d.figure.start), blocked)
+                   for d in drafts}
+        for source in sources.values():
+            if source is not None:
+                blocked |= set(range(source.start, source.end))
         actors = {id(d): self.roles.actor(info.span, info.cues["actor"], d.trigger_token, blocked)
                   for d in drafts}
+        roles = [*sources.values(), *actors.values()]
         places = [e for e in info.span.ents if e.label_ == "LOC"
-                  and not _inside(e.start, e.end, source)
-                  and not any(_inside(e.start, e.end, a) for a in actors.values())]
+                  and not any(_inside(e.start, e.end, r) for r in roles)]
         times = info.cues["time"] + [
             Cue("time", "date", s.start, s.end) for f in doc._.figures or []
             if f.kind in ("date", "year")
             if (s := doc.char_span(f.start, f.end, alignment_mode="expand")) is not None
             and info.span.start <= s.start < info.span.end]
         for draft in drafts:
-            draft.source = _from_tokens(doc, source)
+            draft.source = _from_tokens(doc, sources[id(draft)])
             draft.actor = _from_tokens(doc, actors[id(draft)])
             draft.places = [_mention(doc, e.start, e.end) for e in places]
             if times:
                 near = min(times, key=lambda c: abs(c.start - _token_of(doc, draft.figure.start)))
                 draft.time = _mention(doc, near.start, near.end)
-            draft.features["source"] = float(source is not None)
+            draft.features["source"] = float(draft.source is not None)
 
 
 def _heuristic_confidence(how: str, distance: float) -> float:

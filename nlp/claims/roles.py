@@ -58,7 +58,9 @@ class RoleFinder:
                     end += 1
                 return TokenSpan(i, end)
         end = i
-        while end < sent.end and end - i < self.max_phrase and not self._boundary(doc[end], blocked):
+        while end < sent.end and end - i < self.max_phrase and not (
+                self._boundary(doc[end], blocked) and (end > i or doc[end].i in blocked
+                                                       or doc[end].is_punct)):
             end += 1
         return TokenSpan(i, end) if end > i and not self._pronoun(doc, i, end) else None
 
@@ -99,21 +101,32 @@ class RoleFinder:
                    for k in range(start, end))
 
     # -- roles -----------------------------------------------------------------------------
-    def source(self, sent: Span, cues: list[Cue], blocked: set[int]) -> TokenSpan | None:
-        """The reporter of the sentence's figures, from the first marker that yields one."""
-        for cue in cues:
+    def source(self, sent: Span, cues: list[Cue], figure: int,
+               blocked: set[int]) -> TokenSpan | None:
+        """The reporter of a figure: from the marker nearest to it that yields a phrase."""
+        for cue in sorted(cues, key=lambda c: abs(c.start - figure)):
             span: TokenSpan | None = None
             if cue.label == "after":
                 span = self.phrase_after(sent, cue.end, blocked)
             elif cue.label == "before":
                 span = self.phrase_before(sent, cue.start, blocked)
-            elif cue.label == "tag":  # headline tag: "... – SOHR"
-                span = self._name_at(sent, cue.end)
+            elif cue.label == "tag":
+                span = self._tag(sent, cue.end)
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked)
             if span is not None:
                 return span
         return None
+
+    def _tag(self, sent: Span, i: int) -> TokenSpan | None:
+        """A headline's closing attribution: "... kills 4 — regional governor"."""
+        doc = sent.doc
+        end = sent.end
+        while end > i and (doc[end - 1].is_space or doc[end - 1].is_punct):
+            end -= 1
+        if end <= i or end - i > 5 or any(doc[k].like_num for k in range(i, end)):
+            return None
+        return TokenSpan(i, end)
 
     def actor(self, sent: Span, cues: list[Cue], trigger: int | None,
               blocked: set[int]) -> TokenSpan | None:
@@ -137,25 +150,20 @@ class RoleFinder:
                 return span
         return None
 
-    def _name_at(self, sent: Span, i: int) -> TokenSpan | None:
-        doc = sent.doc
-        if i < sent.end and doc[i].ent_iob_ == "B" and doc[i].ent_type_ in ("ORG", "PER"):
-            end = i + 1
-            while end < sent.end and doc[end].ent_iob_ == "I":
-                end += 1
-            return TokenSpan(i, end)
-        return None
-
     def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int]) -> TokenSpan | None:
         doc = sent.doc
         verb = doc[cue.start]
+        if doc.has_annotation("POS") and verb.pos_ not in ("VERB", "AUX"):
+            return None  # "an army post"
         if doc.has_annotation("DEP"):
             for child in verb.children:
                 if child.dep_ in _SUBJECT_DEPS:
                     span = _subtree(child)
-                    if not self._pronoun(doc, span.start, span.end):
+                    if self._pronoun(doc, span.start, span.end):
+                        return None
+                    if span.end - span.start <= self.max_subject and not any(
+                            k in blocked for k in range(span.start, span.end)):
                         return span
-                    return None
         if self.verb_subject == "after":
             return self.phrase_after(sent, cue.end, blocked)
         if self.verb_subject == "start":

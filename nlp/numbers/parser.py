@@ -391,7 +391,7 @@ class Matcher:
                 j = self._phrase(element, j)
                 if j < 0:
                     return None
-        if j == i:
+        if j == i or (pattern.kind == "time" and not _clock(cores)):
             return None
         if pattern.number_only and cores:
             return Match(i, j, cores[0].start, cores[-1].end, tuple(cores), pattern)
@@ -408,3 +408,10 @@ class Matcher:
         return core.plain_digits and len(self.toks[core.start].text) == 4 and \
             low <= core.value <= high
 
+
+def _clock(cores: list[Core]) -> bool:
+    """A clock time is written in digits, hours up to 24 and minutes up to 59 ("12:30"),
+    so "thirty-eight: 19 fighters" is a count and a list, not a time."""
+    limits = (24, 59)
+    return all(c.plain_digits and c.value is not None and c.value <= limits[min(k, 1)]
+               for k, c in enumerate(cores))
