@@ -92,7 +92,7 @@ class ClaimAssembler:
                    is not None]
         kinds = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
                  "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-                 "time")
+                 "not_actor", "time")
         cues = {kind: self.lex.scan(doc, kind) for kind in kinds}
         claims: list[ClaimDraft] = []
         previous: list[ClaimDraft] = []  # claims of the sentence before
@@ -128,17 +128,18 @@ class ClaimAssembler:
             if people[n] and n not in owner and n + 1 in owner \
                     and self._listed(info, n, n + 1):
                 nxt = owner[n + 1]
-                owner[n] = self._draft(info, n, nxt.category, None, "list", 0.0)
-                owner[n].trigger = nxt.trigger
-                owner[n].trigger_token = nxt.trigger_token
+                owner[n] = self._draft(info, n, nxt.category, None, "list", 0.0, nxt)
+        self._elliptical_victims(info, owner)
         drafts = [owner[n] for n in sorted(owner)]
         if drafts:
             self._roles(info, drafts)
         return drafts
 
     def _decide(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft],
-                previous: list[ClaimDraft]) -> tuple[str, Cue | None, str, float] | None:
-        """(category, trigger, how it was found, distance), or None for no claim."""
+                previous: list[ClaimDraft]
+                ) -> tuple[str, Cue | None, str, float, ClaimDraft | None] | None:
+        """(category, trigger, how it was found, distance, the claim it follows), or None
+        for no claim."""
         found = self._trigger(info, n)
         if found is not None and self._hypothetical(info, found[1]):
             return None  # "could displace 1 million"
@@ -147,27 +148,44 @@ class ClaimAssembler:
             claim, marker_end = parent
             if found is not None and (found[0] <= 2 or (
                     found[1].start >= marker_end and self._nearest_figure(info, found[1]) == n)):
-                return found[1].label, found[1], "trigger", found[0]
-            return claim.category, None, "subset", 0.0
+                return found[1].label, found[1], "trigger", found[0], None
+            return claim.category, None, "subset", 0.0, claim
         if found is not None and found[0] <= 4:
-            return found[1].label, found[1], "trigger", found[0]
+            return found[1].label, found[1], "trigger", found[0], None
         for m in range(n - 1, -1, -1):  # listed with the previous claimed figure
             if m in owner:
                 if self._listed(info, m, n):
-                    return owner[m].category, None, "list", 0.0
+                    return owner[m].category, None, "list", 0.0, owner[m]
                 break
         if found is not None:
-            return found[1].label, found[1], "trigger", found[0]
+            return found[1].label, found[1], "trigger", found[0], None
         has_victims = self._victims(info, n) is not None
         if previous and (has_victims or info.cues["subset"]):
             # "Twelve people died. Among them were 5 children." / "58 of them were women"
-            return previous[-1].category, None, "previous", 0.0
+            return previous[-1].category, None, "previous", 0.0, None
         return None
 
-    def _draft(self, info: _Sentence, n: int, category: str, trigger: Cue | None, how: str,
-               distance: float) -> ClaimDraft:
+    def _elliptical_victims(self, info: _Sentence, owner: dict[int, ClaimDraft]) -> None:
+        """A bare figure in a list or subset counts the people named for the figure before
+        it ("two soldiers were killed and three wounded"; "90 protesters wounded, some 40
+        of them by gunfire"): it points at that victims word."""
         doc = info.span.doc
-        return ClaimDraft(
+        before: ClaimDraft | None = None
+        for n in sorted(owner):
+            draft = owner[n]
+            fig = info.figures[n].span
+            bare = fig.end >= info.span.end or not doc[fig.end].is_alpha or any(
+                c.start == fig.end for c in info.triggers + info.cues["subset"])
+            if draft.victims is None and before is not None and before.victims is not None \
+                    and bare:
+                draft.victims = before.victims
+            before = draft
+
+    def _draft(self, info: _Sentence, n: int, category: str, trigger: Cue | None, how: str,
+               distance: float, parent: ClaimDraft | None = None) -> ClaimDraft:
+        """A claim for figure n; one that follows another claim shares its trigger."""
+        doc = info.span.doc
+        draft = ClaimDraft(
             figure=info.figures[n].match, category=category,
             trigger=None if trigger is None else _mention(doc, trigger.start, trigger.end),
             sentence=Mention(info.span.start_char, info.span.end_char),
@@ -175,6 +193,9 @@ class ClaimAssembler:
             trigger_token=None if trigger is None else trigger.start,
             confidence=_heuristic_confidence(how, distance),
             features={"how": how, "distance": distance})
+        if parent is not None:
+            draft.trigger, draft.trigger_token = parent.trigger, parent.trigger_token
+        return draft
 
     def _marked_subset(self, info: _Sentence, k: int) -> bool:
         """Whether figure k is introduced as part of an earlier one: "(639", "including 5",
@@ -322,6 +343,14 @@ class ClaimAssembler:
                 return _mention(doc, cue.start, cue.end, cue.label)
         return None
 
+    def _time_phrase(self, info: _Sentence, cue: Cue, blocked: set[int]) -> Cue:
+        """A `lead` time cue opens a phrase ("since the protests began", "in the past three
+        months"); other time cues are the phrase."""
+        if cue.label != "lead":
+            return cue
+        span = self.roles.phrase_after(info.span, cue.end, blocked - _figure_tokens(info))
+        return Cue(cue.kind, cue.label, cue.start, span.end if span is not None else cue.end)
+
     def _roles(self, info: _Sentence, drafts: list[ClaimDraft]) -> None:
         doc = info.span.doc
         blocked = {i for f in info.figures for i in range(f.span.start, f.span.end)}
@@ -332,12 +361,13 @@ class ClaimAssembler:
         for source in sources.values():
             if source is not None:
                 blocked |= set(range(source.start, source.end))
-        actors = {id(d): self.roles.actor(info.span, info.cues["actor"], d.trigger_token, blocked)
-                  for d in drafts}
+        not_actor = {i for c in info.cues["not_actor"] for i in range(c.start, c.end)}
+        actors = {id(d): self.roles.actor(info.span, info.cues["actor"], d.trigger_token, blocked,
+                                          not_actor) for d in drafts}
         roles = [*sources.values(), *actors.values()]
         places = [e for e in info.span.ents if e.label_ == "LOC"
                   and not any(_inside(e.start, e.end, r) for r in roles)]
-        times = info.cues["time"] + [
+        times = [self._time_phrase(info, c, blocked) for c in info.cues["time"]] + [
             Cue("time", "date", s.start, s.end) for f in doc._.figures or []
             if f.kind in ("date", "year")
             if (s := doc.char_span(f.start, f.end, alignment_mode="expand")) is not None
@@ -357,6 +387,10 @@ def _heuristic_confidence(how: str, distance: float) -> float:
     if how == "subset":
         return 0.7
     return round(max(0.3, 0.9 - 0.04 * max(0.0, distance - 1)), 3)
+
+
+def _figure_tokens(info: _Sentence) -> set[int]:
+    return {i for f in info.figures for i in range(f.span.start, f.span.end)}
 
 
 def _within(cues: list[Cue], sent: Span) -> list[Cue]:

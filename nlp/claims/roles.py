@@ -12,6 +12,7 @@ dependency parse first (the subject of "said", the object of "according to").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
@@ -129,26 +130,49 @@ class RoleFinder:
         return TokenSpan(i, end)
 
     def actor(self, sent: Span, cues: list[Cue], trigger: int | None,
-              blocked: set[int]) -> TokenSpan | None:
-        """Who did it: the subject of an active trigger verb ("government forces killed 12",
-        with a parse), else the marker phrase nearest the trigger ("killed by X")."""
-        doc = sent.doc
-        if trigger is not None and doc.has_annotation("DEP") and doc[trigger].pos_ == "VERB":
-            for child in doc[trigger].children:
-                if child.dep_ == "nsubj" and not child.like_num:
-                    span = _subtree(child)
-                    if not any(k in blocked for k in range(span.start, span.end)) \
-                            and not self._pronoun(doc, span.start, span.end):
-                        return span
-        anchor = trigger if trigger is not None else sent.start
-        for cue in sorted(cues, key=lambda c: abs(c.start - anchor)):
-            if cue.label == "after":
-                span = self.phrase_after(sent, cue.end, blocked)
-            else:
-                span = self.phrase_before(sent, cue.start, blocked)
-            if span is not None:
+              blocked: set[int], not_actor: set[int]) -> TokenSpan | None:
+        """Who did it: with a parse, the subject of the trigger verb, of the verb it hangs
+        from ("Houthi forces shelled ..., killing four") or of its when-clause ("were killed
+        when Russian air strikes hit"); else the marker phrase next to the trigger ("killed
+        by X", "على يد X", "توسط X"). Disasters and diseases are no actor."""
+        if trigger is None:
+            return None
+        for span in self._actor_candidates(sent, cues, trigger, blocked):
+            if not any(k in not_actor for k in range(span.start, span.end)):
                 return span
+            return None
         return None
+
+    def _actor_candidates(self, sent: Span, cues: list[Cue], trigger: int,
+                          blocked: set[int]) -> Iterator[TokenSpan]:
+        doc = sent.doc
+        verb = doc[trigger]
+        if doc.has_annotation("DEP") and verb.pos_ == "VERB":
+            heads = [verb]
+            if verb.dep_ in ("advcl", "conj", "xcomp") and verb.head.pos_ == "VERB":
+                heads.append(verb.head)
+            heads += [c for c in verb.children if c.dep_ == "advcl" and c.pos_ == "VERB"]
+            for head in heads:
+                for child in head.children:
+                    if child.dep_ == "nsubj" and not child.like_num:
+                        span = _after_dashes(doc, _subtree(child))
+                        if span is not None and span.end - span.start <= self.max_subject and not any(
+                                k in blocked for k in range(span.start, span.end)) \
+                                and not self._pronoun(doc, span.start, span.end):
+                            yield span
+            active = verb.tag_ in ("VBD", "VBZ", "VBP") or (
+                verb.tag_ == "VBN" and verb.i > sent.start and doc[verb.i - 1].pos_ != "AUX")
+            if self.lex.setting("actor_before_verb") and active:
+                span = self.phrase_before(sent, trigger, blocked)
+                if span is not None and self.lex.lookup("victims", doc[span.end - 1]) is None:
+                    yield span
+        for cue in sorted(cues, key=lambda c: abs(c.start - trigger)):
+            if abs(cue.start - trigger) > 6:
+                break
+            found = (self.phrase_after(sent, cue.end, blocked) if cue.label == "after"
+                     else self.phrase_before(sent, cue.start, blocked))
+            if found is not None:
+                yield found
 
     def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int]) -> TokenSpan | None:
         doc = sent.doc
@@ -169,6 +193,15 @@ class RoleFinder:
         if self.verb_subject == "start":
             return self.subject_at_start(sent, cue.start, blocked)
         return self.phrase_before(sent, cue.start, blocked)
+
+
+def _after_dashes(doc: Doc, span: TokenSpan) -> TokenSpan | None:
+    """A subject parsed together with a dateline ("KYIV, Ukraine — A Russian missile")
+    starts after its last dash or colon; a dateline alone is no subject."""
+    cuts = [k + 1 for k in range(span.start, span.end) if doc[k].text in ("—", "–", ":")]
+    if not cuts:
+        return span
+    return TokenSpan(cuts[-1], span.end) if cuts[-1] < span.end else None
 
 
 def _subtree(token: Token) -> TokenSpan:
