@@ -314,15 +314,19 @@ class ClaimAssembler:
         fighters"), or a subset marker ("including 5 children", "2 of them girls")."""
         doc = info.span.doc
         fig = info.figures[n]
+        bracket = _open_bracket(doc, info.span.start, fig.span.start)
+        if bracket is not None:  # "1,084 (639 civilians; 213 soldiers)"
+            before = [m for m in owner if info.figures[m].span.end <= bracket]
+            if before:
+                return owner[max(before)], bracket + 1
         window_end = min(info.span.end, fig.span.end + 3)
         for m in range(n - 1, -1, -1):
             if m not in owner:
                 continue
             gap = doc[info.figures[m].span.end : fig.span.start]
-            for mark in ("(", ":"):
-                if mark in gap.text and ")" not in gap.text and ";" not in gap.text:
-                    opened = max(t.i for t in gap if t.text == mark)
-                    return owner[m], opened + 1
+            if ":" in gap.text and ";" not in gap.text:  # "toll at 38: 19 fighters"
+                colon = max(t.i for t in gap if t.text == ":")
+                return owner[m], colon + 1
             if ";" not in gap.text:
                 for c in info.cues["subset"]:
                     if fig.span.start - 2 <= c.start and c.end <= window_end:
@@ -387,6 +391,17 @@ def _heuristic_confidence(how: str, distance: float) -> float:
     if how == "subset":
         return 0.7
     return round(max(0.3, 0.9 - 0.04 * max(0.0, distance - 1)), 3)
+
+
+def _open_bracket(doc: Doc, start: int, end: int) -> int | None:
+    """The token index of the last bracket opened in [start, end) and not closed there."""
+    stack: list[int] = []
+    for token in doc[start:end]:
+        if token.text == "(":
+            stack.append(token.i)
+        elif token.text == ")" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
 
 
 def _figure_tokens(info: _Sentence) -> set[int]:
