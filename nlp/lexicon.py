@@ -68,6 +68,33 @@ class Lexicon:
             if not all(isinstance(v, dict) for v in labels.values()):
                 continue
             self._kinds[kind] = [self._entry(label, spec) for label, spec in labels.items()]
+        # per kind: form -> first label listing it as a word; stem -> first label
+        self._words: dict[str, dict[str, str]] = {}
+        self._stems: dict[str, dict[str, str]] = {}
+        for kind, entries in self._kinds.items():
+            words: dict[str, str] = {}
+            stems: dict[str, str] = {}
+            for entry in entries:
+                for w in entry.words:
+                    words.setdefault(w, entry.label)
+                for st in entry.stems:
+                    stems.setdefault(st, entry.label)
+            self._words[kind], self._stems[kind] = words, stems
+        self._stem_lengths = {kind: sorted({len(st) for st in stems})
+                              for kind, stems in self._stems.items()}
+        # phrases by their first token: whole words in a dict, stems in a list
+        self._phrases: dict[str, tuple[dict[str, list[tuple[str, tuple[_Pattern, ...]]]],
+                                       list[tuple[str, tuple[_Pattern, ...]]]]] = {}
+        for kind, entries in self._kinds.items():
+            by_word: dict[str, list[tuple[str, tuple[_Pattern, ...]]]] = {}
+            by_stem: list[tuple[str, tuple[_Pattern, ...]]] = []
+            for entry in entries:
+                for phrase in entry.phrases:
+                    if phrase[0].stem:
+                        by_stem.append((entry.label, phrase))
+                    else:
+                        by_word.setdefault(phrase[0].text, []).append((entry.label, phrase))
+            self._phrases[kind] = (by_word, by_stem)
 
     def _entry(self, label: str, spec: dict[str, list[str]]) -> _Entry:
         norm = self._normalize
@@ -96,32 +123,50 @@ class Lexicon:
         return forms
 
     def lookup(self, kind: str, token: Token) -> str | None:
-        """The label of the first single-token entry of `kind` the token matches."""
-        forms = self.forms(token)
-        for entry in self._kinds.get(kind, []):
-            if any(f in entry.words for f in forms) or any(
-                    f.startswith(s) for f in forms for s in entry.stems):
-                return entry.label
+        """The label of the single-token entry of `kind` the token matches (a whole word
+        first, then the longest stem)."""
+        return self._lookup_forms(kind, self.forms(token))
+
+    def _lookup_forms(self, kind: str, forms: list[str]) -> str | None:
+        words = self._words.get(kind)
+        if not words and not self._stems.get(kind):
+            return None
+        for form in forms:
+            if words and form in words:
+                return words[form]
+        stems = self._stems[kind]
+        for length in reversed(self._stem_lengths[kind]):
+            for form in forms:
+                if len(form) >= length and form[:length] in stems:
+                    return stems[form[:length]]
         return None
 
     def scan(self, doc: Doc, kind: str) -> list[Cue]:
         """Every cue of `kind` in `doc`, longest phrase first at each token, no overlaps."""
-        entries = self._kinds.get(kind, [])
-        if not entries:
-            return []
-        cues: list[Cue] = []
+        return self.scan_many(doc, (kind,))[kind]
+
+    def scan_many(self, doc: Doc, kinds: tuple[str, ...]) -> dict[str, list[Cue]]:
+        """`scan` for several kinds, reading each token's forms once."""
         forms = [self.forms(t) for t in doc]
+        return {kind: self._scan(forms, kind) for kind in kinds}
+
+    def _scan(self, forms: list[list[str]], kind: str) -> list[Cue]:
+        if kind not in self._kinds:
+            return []
+        by_word, by_stem = self._phrases[kind]
+        cues: list[Cue] = []
         i = 0
-        while i < len(doc):
+        while i < len(forms):
             best: Cue | None = None
-            for entry in entries:
-                for phrase in entry.phrases:
-                    end = i + len(phrase)
-                    if end <= len(doc) and (best is None or end > best.end) and all(
-                            p.matches(forms[i + k]) for k, p in enumerate(phrase)):
-                        best = Cue(kind, entry.label, i, end)
+            candidates = [c for f in forms[i] for c in by_word.get(f, ())]
+            candidates += [c for c in by_stem if c[1][0].matches(forms[i])]
+            for label, phrase in candidates:
+                end = i + len(phrase)
+                if end <= len(forms) and (best is None or end > best.end) and all(
+                        p.matches(forms[i + k]) for k, p in enumerate(phrase)):
+                    best = Cue(kind, label, i, end)
             if best is None:
-                label = self.lookup(kind, doc[i])
+                label = self._lookup_forms(kind, forms[i])
                 if label is not None:
                     best = Cue(kind, label, i, i + 1)
             if best is not None:

@@ -17,19 +17,23 @@ All language knowledge is in `data/lang/<lang>/lexicon.json`; the code is the sa
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from nlp.claims.roles import RoleFinder, TokenSpan
+from nlp.claims.roles import RoleFinder, TokenSpan, parsed
 from nlp.lexicon import Cue, Lexicon, get_lexicon
 from nlp.numbers import FigureMatch
 
 if not Doc.has_extension("claims"):
     Doc.set_extension("claims", default=None)
 
-NONE = "none"  # trigger label of words that take a figure out of the six categories
+NONE = "none"
+_KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
+          "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
+          "not_actor", "time")  # trigger label of words that take a figure out of the six categories
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class _Sentence:
     triggers: list[Cue]
     victims: list[Cue]
     cues: dict[str, list[Cue]]
+    text: str  # the doc's text (spaCy builds `doc.text` anew on every access)
+    people: list[bool] = field(default_factory=list)  # which figures count people
 
 
 class ClaimAssembler:
@@ -84,27 +90,36 @@ class ClaimAssembler:
         # Where the trigger usually stands relative to the figure (Arabic قتل 12, Turkish
         # 12 kişi öldü, Persian ۱۲ نفر کشته شدند); English has both.
         self.trigger_side: str | None = self.lex.setting("trigger_side")
+        self.off_side_penalty = float(self.lex.setting("off_side_penalty", off_side_penalty))
         self.parse_counted_noun = bool(self.lex.setting("parse_counted_noun", False))
 
     def __call__(self, doc: Doc) -> Doc:
         figures = [_Figure(f, span) for f in doc._.figures or [] if f.kind == "cardinal"
                    if (span := doc.char_span(f.start, f.end, alignment_mode="expand"))
                    is not None]
-        kinds = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
-                 "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-                 "not_actor", "time")
-        cues = {kind: self.lex.scan(doc, kind) for kind in kinds}
+        cues = self.lex.scan_many(doc, _KINDS)
+        cues["triggers"] = sorted(cues["triggers"] + cues.pop("counted_triggers"),
+                                  key=lambda c: c.start)
+        cues["dates"] = [Cue("time", "date", s.start, s.end) for f in doc._.figures or []
+                         if f.kind in ("date", "year")
+                         if (s := doc.char_span(f.start, f.end, alignment_mode="expand"))
+                         is not None]
+        starts = {kind: [c.start for c in found] for kind, found in cues.items()}
+        text = doc.text
         claims: list[ClaimDraft] = []
         previous: list[ClaimDraft] = []  # claims of the sentence before
+        next_figure = 0
         for sent in doc.sents:
-            here = [f for f in figures if sent.start <= f.span.start < sent.end]
+            here = []
+            while next_figure < len(figures) and figures[next_figure].span.start < sent.end:
+                if figures[next_figure].span.start >= sent.start:
+                    here.append(figures[next_figure])
+                next_figure += 1
             if not here:
                 previous = []
                 continue
-            triggers = sorted(cues["triggers"] + cues["counted_triggers"], key=lambda c: c.start)
-            info = _Sentence(sent, here, _within(triggers, sent),
-                             _within(cues["victims"], sent),
-                             {k: _within(v, sent) for k, v in cues.items()})
+            within = {kind: _within(found, starts[kind], sent) for kind, found in cues.items()}
+            info = _Sentence(sent, here, within["triggers"], within["victims"], within, text)
             drafts = self._sentence(info, previous)
             claims.extend(drafts)
             previous = drafts
@@ -114,7 +129,7 @@ class ClaimAssembler:
     # -- one sentence ------------------------------------------------------------------------
     def _sentence(self, info: _Sentence, previous: list[ClaimDraft]) -> list[ClaimDraft]:
         figures = info.figures
-        people = [self._counts_people(info, f) for f in figures]
+        people = info.people = [self._counts_people(info, f) for f in figures]
         owner: dict[int, ClaimDraft] = {}  # figure index -> its claim
         for n in range(len(figures)):
             if not people[n]:
@@ -160,7 +175,7 @@ class ClaimAssembler:
         if found is not None:
             return found[1].label, found[1], "trigger", found[0], None
         has_victims = self._victims(info, n) is not None
-        if previous and (has_victims or info.cues["subset"]):
+        if previous and not info.triggers and (has_victims or info.cues["subset"]):
             # "Twelve people died. Among them were 5 children." / "58 of them were women"
             return previous[-1].category, None, "previous", 0.0, None
         return None
@@ -230,8 +245,7 @@ class ClaimAssembler:
     def _counts_people(self, info: _Sentence, fig: _Figure) -> bool:
         doc = info.span.doc
         start, end = fig.span.start, fig.span.end
-        text = doc.text
-        after = text[fig.match.end : fig.match.end + 2]
+        after = info.text[fig.match.end : fig.match.end + 2]
         if after[:1] in "-‑" and after[1:2].isalpha():
             return False  # five-storey, 12-year-old: a modifier, not a count
         if any(c.start == start and c.end == end for c in info.cues["not_count_self"]):
@@ -263,7 +277,7 @@ class ClaimAssembler:
         """With a parse: whether the noun the figure counts is a person (or a trigger:
         "12 dead", "12 deaths"); "23 cows", "18 relief teams" are not."""
         doc = info.span.doc
-        if not doc.has_annotation("DEP"):
+        if not parsed(doc):
             return True
         token = doc[fig.span.end - 1]
         head = token.head
@@ -280,7 +294,7 @@ class ClaimAssembler:
         # a trigger may reach past a figure that only breaks this one down ("At least 23
         # civilians, including seven children, were killed"), not past a figure of its own
         others = [f.span for i, f in enumerate(info.figures)
-                  if i != n and not (i > n and self._marked_subset(info, i))]
+                  if i != n and info.people[i] and not (i > n and self._marked_subset(info, i))]
         best: tuple[float, Cue] | None = None
         for cue in info.triggers:
             if cue.start >= fig.span.start and cue.end <= fig.span.end:
@@ -345,6 +359,9 @@ class ClaimAssembler:
         for cue in info.victims:
             if fig.start <= cue.start < limit:
                 return _mention(doc, cue.start, cue.end, cue.label)
+        for cue in info.victims:  # the noun before its number: مواطنين اثنين
+            if cue.end == fig.start:
+                return _mention(doc, cue.start, cue.end, cue.label)
         return None
 
     def _time_phrase(self, info: _Sentence, cue: Cue, blocked: set[int]) -> Cue:
@@ -371,11 +388,8 @@ class ClaimAssembler:
         roles = [*sources.values(), *actors.values()]
         places = [e for e in info.span.ents if e.label_ == "LOC"
                   and not any(_inside(e.start, e.end, r) for r in roles)]
-        times = [self._time_phrase(info, c, blocked) for c in info.cues["time"]] + [
-            Cue("time", "date", s.start, s.end) for f in doc._.figures or []
-            if f.kind in ("date", "year")
-            if (s := doc.char_span(f.start, f.end, alignment_mode="expand")) is not None
-            and info.span.start <= s.start < info.span.end]
+        times = [self._time_phrase(info, c, blocked) for c in info.cues["time"]]
+        times += info.cues["dates"]
         for draft in drafts:
             draft.source = _from_tokens(doc, sources[id(draft)])
             draft.actor = _from_tokens(doc, actors[id(draft)])
@@ -408,8 +422,10 @@ def _figure_tokens(info: _Sentence) -> set[int]:
     return {i for f in info.figures for i in range(f.span.start, f.span.end)}
 
 
-def _within(cues: list[Cue], sent: Span) -> list[Cue]:
-    return [c for c in cues if sent.start <= c.start and c.end <= sent.end]
+def _within(cues: list[Cue], starts: list[int], sent: Span) -> list[Cue]:
+    """The cues inside `sent`, from cues sorted by start (`starts` their start tokens)."""
+    lo, hi = bisect_left(starts, sent.start), bisect_left(starts, sent.end)
+    return [c for c in cues[lo:hi] if c.end <= sent.end]
 
 
 def _inside(start: int, end: int, span: TokenSpan | None) -> bool:

@@ -147,7 +147,7 @@ class RoleFinder:
                           blocked: set[int]) -> Iterator[TokenSpan]:
         doc = sent.doc
         verb = doc[trigger]
-        if doc.has_annotation("DEP") and verb.pos_ == "VERB":
+        if parsed(doc) and verb.pos_ == "VERB":
             heads = [verb]
             if verb.dep_ in ("advcl", "conj", "xcomp") and verb.head.pos_ == "VERB":
                 heads.append(verb.head)
@@ -177,9 +177,9 @@ class RoleFinder:
     def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int]) -> TokenSpan | None:
         doc = sent.doc
         verb = doc[cue.start]
-        if doc.has_annotation("POS") and verb.pos_ not in ("VERB", "AUX"):
+        if parsed(doc) and verb.pos_ not in ("VERB", "AUX"):
             return None  # "an army post"
-        if doc.has_annotation("DEP"):
+        if parsed(doc):
             for child in verb.children:
                 if child.dep_ in _SUBJECT_DEPS:
                     span = _subtree(child)
@@ -193,6 +193,15 @@ class RoleFinder:
         if self.verb_subject == "start":
             return self.subject_at_start(sent, cue.start, blocked)
         return self.phrase_before(sent, cue.start, blocked)
+
+
+def parsed(doc: Doc) -> bool:
+    """Whether the doc has a dependency parse (and tags), asked once per doc: spaCy's
+    `has_annotation` walks every token."""
+    known = doc.user_data.get("claims_parsed")
+    if known is None:
+        known = doc.user_data["claims_parsed"] = doc.has_annotation("DEP")
+    return bool(known)
 
 
 def _after_dashes(doc: Doc, span: TokenSpan) -> TokenSpan | None:
