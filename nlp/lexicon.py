@@ -166,9 +166,9 @@ class Lexicon:
                         p.matches(forms[i + k]) for k, p in enumerate(phrase)):
                     best = Cue(kind, label, i, end)
             if best is None:
-                label = self._lookup_forms(kind, forms[i])
-                if label is not None:
-                    best = Cue(kind, label, i, i + 1)
+                single = self._lookup_forms(kind, forms[i])
+                if single is not None:
+                    best = Cue(kind, single, i, i + 1)
             if best is not None:
                 cues.append(best)
                 i = best.end

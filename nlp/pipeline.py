@@ -18,13 +18,10 @@ from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from thinc.api import Config
 
-import nlp.claims
-import nlp.ner
-import nlp.normalize
-import nlp.sentences
-import nlp.numbers  # noqa: F401  (registers the factories the configs name)
+from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
 BACKENDS = ("spacy", "transformers")
@@ -82,4 +79,9 @@ def get_pipeline(lang: str, ner: NerOptions | None = None) -> Language:
             f"`claims train ner --lang {lang}` (see README)")
     pipeline = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     pipeline.max_length = 2_000_000
+    extra = language_data(lang, "normalization").get("tokenizer_suffixes", [])
+    if extra:  # e.g. Arabic punctuation after a diacritic: شخصاً.
+        suffixes = [*pipeline.Defaults.suffixes, *extra]  # type: ignore[misc]
+        tokenizer: Tokenizer = pipeline.tokenizer  # type: ignore[assignment]
+        tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     return pipeline

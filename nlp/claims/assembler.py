@@ -30,10 +30,10 @@ from nlp.numbers import FigureMatch
 if not Doc.has_extension("claims"):
     Doc.set_extension("claims", default=None)
 
-NONE = "none"
+NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time")  # trigger label of words that take a figure out of the six categories
+          "not_actor", "time")
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ class ClaimAssembler:
         if start >= 2 and doc[start - 1].text == "," and doc[start - 2].ent_type_ == "PER" \
                 and end < len(doc) and doc[end].is_punct:
             return False  # "Yousef Abu Jarad, 27, said": an age
-        if 0 < start and end < len(doc) and doc[start - 1].text in ("[", "(") \
+        if start > 0 and end < len(doc) and doc[start - 1].text in ("[", "(") \
                 and doc[end].text in ("]", ")"):
             return False  # [16], (3): a reference, not a count
         for cue in info.cues["not_count_before"]:
@@ -385,7 +385,7 @@ class ClaimAssembler:
         not_actor = {i for c in info.cues["not_actor"] for i in range(c.start, c.end)}
         actors = {id(d): self.roles.actor(info.span, info.cues["actor"], d.trigger_token, blocked,
                                           not_actor) for d in drafts}
-        roles = [*sources.values(), *actors.values()]
+        roles = [*sources.values(), *actors.values()]  # "Rusya'nın saldırısı": no place
         places = [e for e in info.span.ents if e.label_ == "LOC"
                   and not any(_inside(e.start, e.end, r) for r in roles)]
         times = [self._time_phrase(info, c, blocked) for c in info.cues["time"]]

@@ -156,7 +156,8 @@ class RoleFinder:
                 for child in head.children:
                     if child.dep_ == "nsubj" and not child.like_num:
                         span = _after_dashes(doc, _subtree(child))
-                        if span is not None and span.end - span.start <= self.max_subject and not any(
+                        if span is not None and span.end - span.start <= self.max_subject \
+                                and not any(
                                 k in blocked for k in range(span.start, span.end)) \
                                 and not self._pronoun(doc, span.start, span.end):
                             yield span
