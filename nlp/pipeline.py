@@ -82,6 +82,6 @@ def get_pipeline(lang: str, ner: NerOptions | None = None) -> Language:
     extra = language_data(lang, "normalization").get("tokenizer_suffixes", [])
     if extra:  # e.g. Arabic punctuation after a diacritic: شخصاً.
         suffixes = [*pipeline.Defaults.suffixes, *extra]  # type: ignore[misc]
-        tokenizer: Tokenizer = pipeline.tokenizer  # type: ignore[assignment]
+        tokenizer: Tokenizer = pipeline.tokenizer
         tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     return pipeline
