@@ -21,6 +21,12 @@ from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from thinc.api import Config
 
+# registers the factories the configs name
+import nlp.claims  # noqa: F401
+import nlp.ner  # noqa: F401
+import nlp.normalize  # noqa: F401
+import nlp.numbers  # noqa: F401
+import nlp.sentences  # noqa: F401
 from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
