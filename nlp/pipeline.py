@@ -21,12 +21,11 @@ from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from thinc.api import Config
 
-# registers the factories the configs name
-import nlp.claims  # noqa: F401
-import nlp.ner  # noqa: F401
-import nlp.normalize  # noqa: F401
-import nlp.numbers  # noqa: F401
-import nlp.sentences  # noqa: F401
+import nlp.claims
+import nlp.ner
+import nlp.normalize
+import nlp.numbers
+import nlp.sentences  # noqa: F401  (these imports register the factories the configs name)
 from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
