@@ -303,8 +303,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.results}: no such file")
     console = Console()
     table = Table(title=f"Claims in {args.results}", show_lines=False)
-    for col in ("id", "lang", "figure", "value", "qualifier", "category", "victims", "places",
-                "conf."):
+    for col in ("id", "lang", "figure", "value", "qualifier", "category", "victims", "source",
+                "places", "conf."):
         table.add_column(col, overflow="fold")
     errors = []
     with open(args.results, encoding="utf-8") as fh:
@@ -316,13 +316,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             if result.error:
                 errors.append(f"{result.id}: {result.error}")
             if not result.claims:
-                table.add_row(result.id, result.lang, "-", "", "", "", "", "", "")
+                table.add_row(result.id, result.lang, "-", "", "", "", "", "", "", "")
             for claim in result.claims:
                 v = claim.victims
                 table.add_row(
                     result.id, result.lang, claim.figure.text, str(claim.figure.value),
                     claim.figure.qualifier, claim.category,
                     f"{v.text} ({v.type})" if v else "-",
+                    claim.source.text if claim.source else "-",
                     ", ".join(p.text for p in claim.places) or "-", f"{claim.confidence:.2f}")
     console.print(table)
     for message in errors:
