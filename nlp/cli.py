@@ -305,7 +305,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     table = Table(title=f"Claims in {args.results}", show_lines=False)
     for col in ("id", "lang", "figure", "value", "qualifier", "category", "victims", "source",
                 "places", "conf."):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("lang", "qualifier", "category"))
     errors = []
     with open(args.results, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):

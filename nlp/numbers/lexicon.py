@@ -75,6 +75,18 @@ class NumberLexicon:
     dual_stems: frozenset[str] = frozenset()
     dual_measure_stems: frozenset[str] = frozenset()
     slots: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    _slot_index: dict[str, dict[str, list[tuple[str, ...]]]] = field(default_factory=dict)
+
+    def slot_index(self, slot: str) -> dict[str, list[tuple[str, ...]]]:
+        """A slot's phrases by their first token, longest first (built on first use)."""
+        index = self._slot_index.get(slot)
+        if index is None:
+            index = {}
+            for phrase in self.slots[slot]:
+                if phrase:
+                    index.setdefault(phrase[0], []).append(phrase)
+            self._slot_index[slot] = index
+        return index
     joinable: frozenset[str] = frozenset()  # words that may be written together (compounds)
     # patterns by the token they must start with (a literal, or a slot phrase's first
     # token), and those that start with a number; data order is kept within each

@@ -398,7 +398,10 @@ class Matcher:
         return Match(i, j, i, j if text_end < 0 else text_end, tuple(cores), pattern)
 
     def _phrase(self, slot: str, j: int) -> int:
-        for phrase in self.lex.slots[slot]:
+        """End of the longest phrase of `slot` starting at token j, or -1."""
+        if j >= len(self.toks):
+            return -1
+        for phrase in self.lex.slot_index(slot).get(self.toks[j].text, ()):
             if tuple(t.text for t in self.toks[j : j + len(phrase)]) == phrase:
                 return j + len(phrase)
         return -1
@@ -412,6 +415,8 @@ class Matcher:
 def _clock(cores: list[Core]) -> bool:
     """A clock time is written in digits, hours up to 24 and minutes up to 59 ("12:30"),
     so "thirty-eight: 19 fighters" is a count and a list, not a time."""
+    if len(cores) != 2:
+        return True  # "0600 GMT", "saat 14.00": the pattern's own cue says it is a time
     limits = (24, 59)
-    return all(c.plain_digits and c.value is not None and c.value <= limits[min(k, 1)]
+    return all(c.plain_digits and c.value is not None and c.value <= limits[k]
                for k, c in enumerate(cores))
