@@ -39,6 +39,7 @@ from nlp.schema import (
 )
 
 CHUNK_CHARS = 100_000
+PIPE_CHARS = 400_000  # characters the models see in one batch (bounds memory)
 T = TypeVar("T")
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?؟۔]\s"), re.compile(r"\s"))
 
@@ -160,9 +161,9 @@ class Extractor:
                     by_lang.setdefault(item.lang, []).append(i)
         for lang, indices in by_lang.items():
             items = [cast(Prepared, prepared[i]) for i in indices]
-            for i, item, docs in zip(indices, items, self.forward(lang, items), strict=True):
-                results[i] = (item.result(error=docs) if isinstance(docs, str)
-                              else self.postprocess(item, docs))
+            for i, item, found in zip(indices, items, self.forward(lang, items), strict=True):
+                results[i] = (item.result(error=found) if isinstance(found, str)
+                              else self.postprocess(item, found))
         return [r for r in results if r is not None]
 
     # -- steps -----------------------------------------------------------------------------
@@ -179,39 +180,42 @@ class Extractor:
                 ready.chunks = split_text(ready.text, self.chunk_chars)
         return out
 
-    def forward(self, lang: str, items: list[Prepared]) -> list[list[Doc] | str]:
-        """Docs per item (one per chunk), or an error message for an item that failed."""
+    def forward(self, lang: str, items: list[Prepared]) -> list[list[Harvest] | str]:
+        """What each chunk's Doc yielded (one per chunk), or an error message for an item
+        that failed. Docs are dropped as soon as they are read, so memory stays bounded
+        by the batch, not by the length of a long article."""
         pipeline = get_pipeline(lang, self.ner)
-        texts = [chunk for item in items for _, chunk in item.chunks]
+        texts = (chunk for item in items for _, chunk in item.chunks)
+        longest = max((len(chunk) for item in items for _, chunk in item.chunks), default=1)
+        # the models run a whole batch at once: keep it to about PIPE_CHARS characters
+        batch_size = max(1, min(256, PIPE_CHARS // max(1, longest)))
         try:
-            flat = list(pipeline.pipe(texts))
+            flat = [harvest(doc) for doc in pipeline.pipe(texts, batch_size=batch_size)]
         except Exception:  # isolate the document that broke the batch
             return [self._forward_one(lang, item) for item in items]
-        out: list[list[Doc] | str] = []
+        out: list[list[Harvest] | str] = []
         for item in items:
             out.append(flat[: len(item.chunks)])
             flat = flat[len(item.chunks) :]
         return out
 
-    def _forward_one(self, lang: str, item: Prepared) -> list[Doc] | str:
+    def _forward_one(self, lang: str, item: Prepared) -> list[Harvest] | str:
         try:
-            return [get_pipeline(lang, self.ner)(chunk) for _, chunk in item.chunks]
+            return [harvest(get_pipeline(lang, self.ner)(chunk)) for _, chunk in item.chunks]
         except Exception as exc:
             return f"processing failed: {type(exc).__name__}: {exc}"
 
-    def postprocess(self, item: Prepared, docs: list[Doc]) -> Result:
+    def postprocess(self, item: Prepared, harvests: list[Harvest]) -> Result:
         entities: list[Entity] = []
         claims: list[Claim] = []
         text = item.text
         try:
-            for (offset, _), doc in zip(item.chunks, docs, strict=True):
-                for ent in doc.ents:
-                    if ent.label_ in LABELS:
-                        s, e = offset + ent.start_char, offset + ent.end_char
-                        entities.append(Entity(text=text[s:e], start=s, end=e,
-                                               label=cast(EntityLabel, ent.label_),
-                                               kb_id=ent.kb_id_ or None))
-                claims.extend(_claim(text, offset, draft) for draft in doc._.claims or [])
+            for (offset, _), found in zip(item.chunks, harvests, strict=True):
+                for start, end, label, kb_id in found.entities:
+                    s, e = offset + start, offset + end
+                    entities.append(Entity(text=text[s:e], start=s, end=e,
+                                           label=cast(EntityLabel, label), kb_id=kb_id))
+                claims.extend(_claim(text, offset, draft) for draft in found.claims)
         except Exception as exc:  # a bug here must cost one document, not the batch
             return item.result(error=f"invalid output: {type(exc).__name__}: {exc}")
         return item.result(claims=claims, entities=entities)
@@ -230,6 +234,19 @@ class Extractor:
             hint = _hint(rec.lang)
             lang, score = (hint if hint in SUPPORTED_LANGS else UND), 1.0
         return Prepared(rec.id, rec.text, lang, score, rec.meta)
+
+
+@dataclass(frozen=True)
+class Harvest:
+    """What postprocessing needs of one chunk's Doc: entities and claim drafts."""
+
+    entities: list[tuple[int, int, str, str | None]]
+    claims: list[ClaimDraft]
+
+
+def harvest(doc: Doc) -> Harvest:
+    return Harvest([(e.start_char, e.end_char, e.label_, e.kb_id_ or None)
+                    for e in doc.ents if e.label_ in LABELS], list(doc._.claims or []))
 
 
 def _span(text: str, offset: int, m: Mention) -> Span:
