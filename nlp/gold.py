@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from nlp.schema import SUPPORTED_LANGS, Category, Qualifier, VictimsType
+from nlp.schema import SUPPORTED_LANGS, Category, Qualifier, VictimsType, qualifier_bounds
 
 
 class GoldClaim(BaseModel):
@@ -61,18 +61,6 @@ class GoldFile:
     problems: list[str] = field(default_factory=list)
 
 
-def expected_bounds(qualifier: str, value: int | None) -> tuple[int | None, int | None] | None:
-    """(low, high) that CLAIMS.md's qualifier table implies, or None where the table
-    leaves them to the figure (range, vague)."""
-    if value is None:
-        return None
-    table: dict[str, tuple[int | None, int | None]] = {
-        "exact": (value, value), "at_least": (value, None), "more_than": (value + 1, None),
-        "approx": (None, None), "at_most": (None, value),
-    }
-    return table.get(qualifier)
-
-
 def claim_problems(doc: GoldDocument, claim: GoldClaim) -> list[str]:
     """What is wrong with one claim of `doc` (empty when nothing is)."""
     text = doc.text
@@ -96,7 +84,7 @@ def claim_problems(doc: GoldDocument, claim: GoldClaim) -> list[str]:
         if claim.low != claim.value or claim.high is None or claim.high <= claim.value:
             out.append("a range has low == value < high")
     else:
-        want = expected_bounds(claim.qualifier, claim.value)
+        want = qualifier_bounds(claim.qualifier, claim.value)
         if want is not None and (claim.low, claim.high) != want:
             out.append(f"qualifier {claim.qualifier!r} with value {claim.value} needs "
                        f"low={want[0]}, high={want[1]}, not low={claim.low}, high={claim.high}")

@@ -54,7 +54,6 @@ class Lexicon:
     """One language's cue lexicon."""
 
     def __init__(self, lang: str, data: dict[str, Any] | None = None) -> None:
-        self.lang = lang
         self.data = data if data is not None else language_data(lang, "lexicon")
         normalize = get_normalizer(lang)
         self._normalize = normalize
@@ -104,10 +103,6 @@ class Lexicon:
             phrases.append(tuple(_Pattern(norm(p.rstrip("*")), p.endswith("*")) for p in parts))
         return _Entry(label, frozenset(norm(w) for w in spec.get("words", [])),
                       tuple(norm(s) for s in spec.get("stems", [])), tuple(phrases))
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return tuple(self._kinds)
 
     def forms(self, token: Token) -> list[str]:
         """The token's normal form, its lemma, and both with one clitic prefix removed."""

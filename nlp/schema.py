@@ -18,6 +18,16 @@ VictimsType = Literal["civilians", "security_forces", "combatants", "unspecified
 EntityLabel = Literal["PER", "ORG", "LOC", "MISC"]
 
 
+def qualifier_bounds(qualifier: str, value: int) -> tuple[int | None, int | None] | None:
+    """(low, high) that CLAIMS.md's qualifier table gives a stated value; None for range and
+    vague, whose bounds the figure states itself."""
+    table: dict[str, tuple[int | None, int | None]] = {
+        "exact": (value, value), "at_least": (value, None), "more_than": (value + 1, None),
+        "approx": (None, None), "at_most": (None, value),
+    }
+    return table.get(qualifier)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -55,6 +55,7 @@ class ClaimDraft:
     places: list[Mention] = field(default_factory=list)
     time: Mention | None = None
     trigger_token: int | None = None
+    figure_token: int = 0  # the figure's first token in the doc
     confidence: float = 0.5
     features: dict[str, float | str] = field(default_factory=dict)
 
@@ -80,13 +81,12 @@ class _Sentence:
 
 class ClaimAssembler:
     def __init__(self, lang: str, victims_window: int = 3, max_distance: int = 20,
-                 off_side_penalty: float = 1.5, crossing_penalty: float = 100.0) -> None:
+                 off_side_penalty: float = 1.5) -> None:
         self.lex: Lexicon = get_lexicon(lang)
         self.roles = RoleFinder(self.lex)
         self.victims_window = victims_window
         self.max_distance = max_distance
         self.off_side_penalty = off_side_penalty
-        self.crossing_penalty = crossing_penalty
         # Where the trigger usually stands relative to the figure (Arabic قتل 12, Turkish
         # 12 kişi öldü, Persian ۱۲ نفر کشته شدند); English has both.
         self.trigger_side: str | None = self.lex.setting("trigger_side")
@@ -206,6 +206,7 @@ class ClaimAssembler:
             sentence=Mention(info.span.start_char, info.span.end_char),
             victims=self._victims(info, n),
             trigger_token=None if trigger is None else trigger.start,
+            figure_token=info.figures[n].span.start,
             confidence=_heuristic_confidence(how, distance),
             features={"how": how, "distance": distance})
         if parent is not None:
@@ -304,13 +305,13 @@ class ClaimAssembler:
                 if self.trigger_side == "before":
                     distance += self.off_side_penalty
                 if any(fig.span.end <= o.start and o.end <= cue.start for o in others):
-                    distance += self.crossing_penalty
+                    continue  # a trigger past another count is that count's
             elif cue.end <= fig.span.start:
                 distance = fig.span.start - cue.end + 1
                 if self.trigger_side == "after":
                     distance += self.off_side_penalty
                 if any(cue.end <= o.start and o.end <= fig.span.start for o in others):
-                    distance += self.crossing_penalty
+                    continue
             else:
                 continue
             if cue.label == NONE:
@@ -377,7 +378,7 @@ class ClaimAssembler:
         blocked = {i for f in info.figures for i in range(f.span.start, f.span.end)}
         blocked |= {i for c in info.triggers for i in range(c.start, c.end)}
         sources = {id(d): self.roles.source(info.span, info.cues["source"],
-                                            _token_of(doc, d.figure.start), blocked)
+                                            d.figure_token, blocked)
                    for d in drafts}
         for source in sources.values():
             if source is not None:
@@ -395,7 +396,7 @@ class ClaimAssembler:
             draft.actor = _from_tokens(doc, actors[id(draft)])
             draft.places = [_mention(doc, e.start, e.end) for e in places]
             if times:
-                near = min(times, key=lambda c: abs(c.start - _token_of(doc, draft.figure.start)))
+                near = min(times, key=lambda c: abs(c.start - draft.figure_token))
                 draft.time = _mention(doc, near.start, near.end)
             draft.features["source"] = float(draft.source is not None)
 
@@ -430,11 +431,6 @@ def _within(cues: list[Cue], starts: list[int], sent: Span) -> list[Cue]:
 
 def _inside(start: int, end: int, span: TokenSpan | None) -> bool:
     return span is not None and span.start <= start and end <= span.end
-
-
-def _token_of(doc: Doc, char: int) -> int:
-    span = doc.char_span(char, char + 1, alignment_mode="expand")
-    return span.start if span is not None else 0
 
 
 def _mention(doc: Doc, start: int, end: int, label: str = "") -> Mention:

@@ -15,6 +15,7 @@ from spacy.tokens import Doc
 
 from nlp.numbers.lexicon import NumberLexicon, get_number_lexicon
 from nlp.numbers.parser import Match, Matcher, tokenize
+from nlp.schema import qualifier_bounds
 
 KINDS = ("cardinal", "ordinal", "date", "time", "year", "percent", "money", "measure")
 
@@ -96,14 +97,10 @@ def _figure(lex: NumberLexicon, match: Match) -> Bounds | None:
         if second is None or second <= value:
             return value, value, value, "exact", kind
         return value, value, second, "range", kind
-    low, high = {
-        "exact": (value, value),
-        "at_least": (value, None),
-        "more_than": (value + 1, None),
-        "approx": (None, None),
-        "at_most": (None, value),
-    }[qualifier]
-    return value, low, high, qualifier, kind
+    bounds = qualifier_bounds(qualifier, value)
+    if bounds is None:
+        raise ValueError(f"number pattern with unknown qualifier {qualifier!r}")
+    return value, *bounds, qualifier, kind
 
 
 def _int(value: float) -> int | None:
