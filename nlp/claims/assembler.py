@@ -60,6 +60,27 @@ class ClaimDraft:
     features: dict[str, float | str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A figure's trigger: how far it is (with penalties), and its lead over the nearest
+    trigger of another category."""
+
+    cue: Cue
+    distance: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """Why a figure is a claim: its category, how that was found (trigger, subset, list,
+    previous sentence), its own trigger if any, and the claim it follows."""
+
+    category: str
+    how: str
+    found: _Found | None
+    parent: ClaimDraft | None = None
+
+
 @dataclass
 class _Figure:
     match: FigureMatch
@@ -135,15 +156,15 @@ class ClaimAssembler:
             if not people[n]:
                 continue
             decided = self._decide(info, n, owner, previous)
-            if decided is not None and decided[0] != NONE:
-                owner[n] = self._draft(info, n, *decided)
+            if decided is not None and decided.category != NONE:
+                owner[n] = self._draft(info, n, decided)
         # A figure listed before a claimed one shares its category ("12 sivil ve 3 asker
         # hayatını kaybetti": the trigger is past the second figure).
         for n in range(len(figures) - 2, -1, -1):
             if people[n] and n not in owner and n + 1 in owner \
                     and self._listed(info, n, n + 1):
                 nxt = owner[n + 1]
-                owner[n] = self._draft(info, n, nxt.category, None, "list", 0.0, nxt)
+                owner[n] = self._draft(info, n, _Decision(nxt.category, "list", None, nxt))
         self._elliptical_victims(info, owner)
         drafts = [owner[n] for n in sorted(owner)]
         if drafts:
@@ -151,33 +172,32 @@ class ClaimAssembler:
         return drafts
 
     def _decide(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft],
-                previous: list[ClaimDraft]
-                ) -> tuple[str, Cue | None, str, float, ClaimDraft | None] | None:
-        """(category, trigger, how it was found, distance, the claim it follows), or None
-        for no claim."""
+                previous: list[ClaimDraft]) -> _Decision | None:
+        """How figure n becomes a claim, or None for no claim."""
         found = self._trigger(info, n)
-        if found is not None and self._hypothetical(info, found[1]):
+        if found is not None and self._hypothetical(info, found.cue):
             return None  # "could displace 1 million"
         parent = self._parent(info, n, owner)
         if parent is not None:
             claim, marker_end = parent
-            if found is not None and (found[0] <= 2 or (
-                    found[1].start >= marker_end and self._nearest_figure(info, found[1]) == n)):
-                return found[1].label, found[1], "trigger", found[0], None
-            return claim.category, None, "subset", 0.0, claim
-        if found is not None and found[0] <= 4:
-            return found[1].label, found[1], "trigger", found[0], None
+            if found is not None and (found.distance <= 2 or (
+                    found.cue.start >= marker_end
+                    and self._nearest_figure(info, found.cue) == n)):
+                return _Decision(found.cue.label, "trigger", found)
+            return _Decision(claim.category, "subset", found, claim)
+        if found is not None and found.distance <= 4:
+            return _Decision(found.cue.label, "trigger", found)
         for m in range(n - 1, -1, -1):  # listed with the previous claimed figure
             if m in owner:
                 if self._listed(info, m, n):
-                    return owner[m].category, None, "list", 0.0, owner[m]
+                    return _Decision(owner[m].category, "list", found, owner[m])
                 break
         if found is not None:
-            return found[1].label, found[1], "trigger", found[0], None
+            return _Decision(found.cue.label, "trigger", found)
         has_victims = self._victims(info, n) is not None
         if previous and not info.triggers and (has_victims or info.cues["subset"]):
             # "Twelve people died. Among them were 5 children." / "58 of them were women"
-            return previous[-1].category, None, "previous", 0.0, None
+            return _Decision(previous[-1].category, "previous", None)
         return None
 
     def _elliptical_victims(self, info: _Sentence, owner: dict[int, ClaimDraft]) -> None:
@@ -196,22 +216,43 @@ class ClaimAssembler:
                 draft.victims = before.victims
             before = draft
 
-    def _draft(self, info: _Sentence, n: int, category: str, trigger: Cue | None, how: str,
-               distance: float, parent: ClaimDraft | None = None) -> ClaimDraft:
+    def _draft(self, info: _Sentence, n: int, decision: _Decision) -> ClaimDraft:
         """A claim for figure n; one that follows another claim shares its trigger."""
         doc = info.span.doc
+        found = decision.found if decision.how == "trigger" else None
+        trigger = None if found is None else found.cue
         draft = ClaimDraft(
-            figure=info.figures[n].match, category=category,
+            figure=info.figures[n].match, category=decision.category,
             trigger=None if trigger is None else _mention(doc, trigger.start, trigger.end),
             sentence=Mention(info.span.start_char, info.span.end_char),
             victims=self._victims(info, n),
             trigger_token=None if trigger is None else trigger.start,
             figure_token=info.figures[n].span.start,
-            confidence=_heuristic_confidence(how, distance),
-            features={"how": how, "distance": distance})
-        if parent is not None:
-            draft.trigger, draft.trigger_token = parent.trigger, parent.trigger_token
+            features=self._features(info, n, decision))
+        draft.confidence = _heuristic_confidence(decision.how, float(draft.features["distance"]))
+        if decision.parent is not None:
+            draft.trigger = decision.parent.trigger
+            draft.trigger_token = decision.parent.trigger_token
         return draft
+
+    def _features(self, info: _Sentence, n: int, decision: _Decision) -> dict[str, float | str]:
+        """What the assembler knows about how sure it is, for the confidence model."""
+        found, fig = decision.found, info.figures[n].span
+        side = "none"
+        if found is not None:
+            side = ("self" if found.cue.start >= fig.start and found.cue.end <= fig.end
+                    else "after" if found.cue.start >= fig.end else "before")
+        labels = {c.label for c in info.triggers if c.label != NONE}
+        return {
+            "how": decision.how,
+            "distance": 0.0 if found is None else found.distance,
+            "margin": 20.0 if found is None else min(found.margin, 20.0),
+            "trigger_side": side,
+            "trigger_kind": "none" if found is None else found.cue.kind,
+            "trigger_agrees": float(found is not None and found.cue.label == decision.category),
+            "categories_in_sentence": float(len(labels)),
+            "people_figures": float(sum(info.people)),
+        }
 
     def _marked_subset(self, info: _Sentence, k: int) -> bool:
         """Whether figure k is introduced as part of an earlier one: "(639", "including 5",
@@ -287,18 +328,44 @@ class ClaimAssembler:
                 or any(t.is_punct for t in doc[token.i + 1 : head.i]):
             return True
         hits = info.victims + info.triggers
-        return any(c.start <= head.i < c.end for c in hits) or head.ent_type_ in ("NORP", "MISC")
+        return any(c.start <= head.i < c.end for c in hits) or head.ent_type_ in ("NORP", "MISC") \
+            or self._governor(info, fig) is not None
 
-    def _trigger(self, info: _Sentence, n: int) -> tuple[float, Cue] | None:
-        """The nearest trigger cue, by token distance plus penalties."""
+    def _governor(self, info: _Sentence, fig: _Figure) -> Cue | None:
+        """With a parse: the trigger whose subject or object the counted noun is ("killed 17
+        missionaries", "21 hostages and four soldiers had been killed", "the deaths of 17
+        people")."""
+        doc = info.span.doc
+        if not self.parse_counted_noun or not parsed(doc):
+            return None
+        noun = doc[fig.span.end - 1]
+        if noun.dep_ in ("nummod", "quantmod") and noun.head.i > noun.i:
+            noun = noun.head
+        while noun.dep_ == "conj" and noun.head.i < noun.i:
+            noun = noun.head
+        if noun.dep_ in ("nsubj", "nsubjpass", "dobj"):
+            verb = noun.head
+        elif noun.dep_ == "pobj" and noun.head.lower_ == "of":
+            verb = noun.head.head
+        else:
+            return None
+        return next((c for c in info.triggers if c.start <= verb.i < c.end
+                     and c.kind == "triggers"), None)
+
+    def _trigger(self, info: _Sentence, n: int) -> _Found | None:
+        """The nearest trigger cue, by token distance plus penalties, and by how much it
+        beat the nearest trigger of another category."""
         fig = info.figures[n]
         # a trigger may reach past a figure that only breaks this one down ("At least 23
         # civilians, including seven children, were killed"), not past a figure of its own
         others = [f.span for i, f in enumerate(info.figures)
                   if i != n and info.people[i] and not (i > n and self._marked_subset(info, i))]
-        best: tuple[float, Cue] | None = None
+        scored: list[tuple[float, Cue]] = []
+        governor = self._governor(info, fig)
         for cue in info.triggers:
-            if cue.start >= fig.span.start and cue.end <= fig.span.end:
+            if cue is governor:
+                distance = 1.0  # the parse links them: "21 hostages ... had been killed"
+            elif cue.start >= fig.span.start and cue.end <= fig.span.end:
                 distance = 0.5  # the figure names the trigger itself (قتيلان)
             elif cue.start >= fig.span.end:
                 distance = cue.start - fig.span.end + 1
@@ -318,9 +385,13 @@ class ClaimAssembler:
                 distance += 0.25  # on a tie, the casualty reading wins
             if cue.kind == "counted_triggers":
                 distance += 2.5  # "3 detainees died": the verb, not the counted noun, decides
-            if distance <= self.max_distance and (best is None or distance < best[0]):
-                best = (distance, cue)
-        return best
+            if distance <= self.max_distance:
+                scored.append((distance, cue))
+        if not scored:
+            return None
+        distance, best = min(scored, key=lambda s: s[0])
+        rival = min((d for d, c in scored if c.label != best.label), default=distance + 20.0)
+        return _Found(best, distance, rival - distance)
 
     def _parent(self, info: _Sentence, n: int, owner: dict[int, ClaimDraft]
                 ) -> tuple[ClaimDraft, int] | None:
@@ -398,7 +469,6 @@ class ClaimAssembler:
             if times:
                 near = min(times, key=lambda c: abs(c.start - draft.figure_token))
                 draft.time = _mention(doc, near.start, near.end)
-            draft.features["source"] = float(draft.source is not None)
 
 
 def _heuristic_confidence(how: str, distance: float) -> float:

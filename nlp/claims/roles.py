@@ -181,14 +181,18 @@ class RoleFinder:
         if parsed(doc) and verb.pos_ not in ("VERB", "AUX"):
             return None  # "an army post"
         if parsed(doc):
-            for child in verb.children:
-                if child.dep_ in _SUBJECT_DEPS:
-                    span = _subtree(child)
-                    if self._pronoun(doc, span.start, span.end):
-                        return None
-                    if span.end - span.start <= self.max_subject and not any(
-                            k in blocked for k in range(span.start, span.end)):
-                        return span
+            # the subject nearest the verb ("08:42 GMT — AFAD says": AFAD)
+            subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS]
+            for child in sorted(subjects, key=lambda c: abs(c.i - verb.i))[:1]:
+                span = _subtree(child)
+                if self._pronoun(doc, span.start, span.end):
+                    return None
+                if span.end - span.start > self.max_subject:  # "Dr X, director of ..."
+                    span = TokenSpan(child.left_edge.i, child.i + 1)
+                found = _after_dashes(doc, span)
+                if found is not None and found.end - found.start <= self.max_subject \
+                        and not any(k in blocked for k in range(found.start, found.end)):
+                    return found
         if self.verb_subject == "after":
             return self.phrase_after(sent, cue.end, blocked)
         if self.verb_subject == "start":

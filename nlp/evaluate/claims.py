@@ -13,7 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from nlp.gold import GoldClaim, GoldDocument
 from nlp.schema import Claim, Result
@@ -36,14 +36,39 @@ class DocumentEval:
     figure_spurious: list[Claim] = field(default_factory=list)
 
 
-def figure_agrees(gold: GoldClaim, pred: Claim) -> bool:
+class _FigureLike(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def value(self) -> int | None: ...
+    @property
+    def low(self) -> int | None: ...
+    @property
+    def qualifier(self) -> str: ...
+
+
+class Predicted(Protocol):
+    """What matching needs of a prediction: a result's claim, or a claim draft."""
+
+    @property
+    def figure(self) -> _FigureLike: ...
+    @property
+    def category(self) -> str: ...
+
+
+P = TypeVar("P", bound=Predicted)
+
+
+def figure_agrees(gold: GoldClaim, pred: Predicted) -> bool:
     if gold.qualifier == "vague":
         return pred.figure.qualifier == "vague" and pred.figure.low == gold.low
     return pred.figure.value == gold.value
 
 
-def match(gold: list[GoldClaim], pred: list[Claim], by_category: bool = True
-          ) -> tuple[list[tuple[GoldClaim, Claim]], list[GoldClaim], list[Claim]]:
+def match(gold: list[GoldClaim], pred: list[P], by_category: bool = True
+          ) -> tuple[list[tuple[GoldClaim, P]], list[GoldClaim], list[P]]:
     """One-to-one matches (pairs whose figures overlap first, then the nearest), with the
     gold claims left unmatched and the predictions left unmatched."""
     candidates = []
@@ -54,7 +79,7 @@ def match(gold: list[GoldClaim], pred: list[Claim], by_category: bool = True
                 candidates.append((not overlap, abs(g.figure_start - p.figure.start), gi, pi))
     used_g: set[int] = set()
     used_p: set[int] = set()
-    pairs: list[tuple[GoldClaim, Claim]] = []
+    pairs: list[tuple[GoldClaim, P]] = []
     for _, _, gi, pi in sorted(candidates):
         if gi not in used_g and pi not in used_p:
             used_g.add(gi)

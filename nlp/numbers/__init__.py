@@ -17,7 +17,7 @@ from nlp.numbers.lexicon import NumberLexicon, get_number_lexicon
 from nlp.numbers.parser import Match, Matcher, tokenize
 from nlp.schema import qualifier_bounds
 
-KINDS = ("cardinal", "ordinal", "date", "time", "year", "percent", "money", "measure")
+KINDS = ("cardinal", "ordinal", "date", "time", "year", "percent", "money", "measure", "code")
 
 if not Doc.has_extension("figures"):
     Doc.set_extension("figures", default=None)
@@ -50,6 +50,8 @@ def find_figures(text: str, lang: str, whole: bool = False) -> list[FigureMatch]
         value, low, high, qualifier, kind = figure
         start = norm.start(toks[match.text_start].start)
         end = norm.end(toks[match.text_end - 1].end)
+        if kind == "cardinal" and _in_code(text, start):
+            kind = "code"
         figures.append(FigureMatch(text[start:end], start, end, value, low, high, qualifier,
                                    kind))
     return figures
@@ -101,6 +103,18 @@ def _figure(lex: NumberLexicon, match: Match) -> Bounds | None:
     if bounds is None:
         raise ValueError(f"number pattern with unknown qualifier {qualifier!r}")
     return value, *bounds, qualifier, kind
+
+
+def _in_code(text: str, start: int) -> bool:
+    """Digits glued to Latin letters name something (M23, A320, F-16, COVID-19); Arabic and
+    Persian proclitics on digits (و12) do not."""
+    before = text[max(0, start - 2) : start]
+    return bool(before) and (_latin(before[-1]) or (before[-1] in "-‑" and len(before) == 2
+                                                     and _latin(before[0])))
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
 
 
 def _int(value: float) -> int | None:

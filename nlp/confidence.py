@@ -1,0 +1,216 @@
+"""Claim confidence: a calibrated probability that a claim is right.
+
+Analysts filter on `confidence` and annotators review the least confident first, so it must
+mean what it says: of the claims scored 0.8, about 80 % are right (figure and category, as
+CLAIMS.md scores). Each claim draft is described by features (how its category was found,
+figure-trigger distance and the lead over a rival trigger, qualifier, figure form, what roles
+were found, language, sentence shape); a logistic model turns them into a score and an
+isotonic map fitted on held-out claims turns the score into a probability.
+
+The fitted model is plain JSON (weights by feature name, the isotonic map's knots): safe to
+load, diff and read, and scoring needs no scikit-learn. `claims train confidence` fits it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from nlp.claims import ClaimDraft
+
+FORMAT = 1
+Features = dict[str, float | str]
+_TERMINAL = re.compile(r"[.!?؟۔…»\"'”)]\s*$")
+_QUOTES = re.compile(r"[\"“”«»]")
+_WORD = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def claim_features(doc: Doc, draft: ClaimDraft, text: str | None = None) -> Features:
+    """The features of one claim draft (`text`: the doc's text, if the caller has it)."""
+    text = doc.text if text is None else text
+    figure = draft.figure
+    sentence = text[draft.sentence.start : draft.sentence.end]
+    amount = figure.value if figure.value is not None else figure.low or 0
+    features: Features = dict(draft.features)
+    features.update({
+        "lang": doc.lang_,
+        "category": draft.category,
+        "qualifier": figure.qualifier,
+        "form": _form(figure.text),
+        "log_value": math.log10(1 + amount),
+        "is_one": float(amount == 1),
+        "victims": draft.victims.label if draft.victims is not None else "none",
+        "has_source": float(draft.source is not None),
+        "has_actor": float(draft.actor is not None),
+        "has_time": float(draft.time is not None),
+        "has_places": float(bool(draft.places)),
+        "sentence_words": math.log(1 + len(sentence.split())),
+        "headline": float(_TERMINAL.search(sentence) is None),
+        "quoted": float(_QUOTES.search(sentence) is not None),
+        "first_sentence": float(draft.sentence.start == 0),
+    })
+    return features
+
+
+def _form(figure_text: str) -> str:
+    """digits (12, ١٢, ۱۲), words (twelve, اثنا عشر) or mixed (1.5 million, 35 bin)."""
+    digits = any(ch.isdigit() for ch in figure_text)
+    words = _WORD.search(figure_text) is not None
+    return "mixed" if digits and words else "digits" if digits else "words"
+
+
+def vectorize(features: Mapping[str, float | str]) -> dict[str, float]:
+    """One-hot strings (`name=value`), numbers as they are: DictVectorizer's convention."""
+    return {f"{k}={v}" if isinstance(v, str) else k: 1.0 if isinstance(v, str) else float(v)
+            for k, v in features.items()}
+
+
+@dataclass
+class ConfidenceModel:
+    weights: dict[str, float]
+    intercept: float
+    knots_x: list[float]  # isotonic calibration: raw score -> probability
+    knots_y: list[float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def raw(self, features: Mapping[str, float | str]) -> float:
+        z = self.intercept + sum(self.weights.get(k, 0.0) * v
+                                 for k, v in vectorize(features).items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def probability(self, features: Mapping[str, float | str]) -> float:
+        return calibrate(self.raw(features), self.knots_x, self.knots_y)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "intercept": self.intercept, "weights": self.weights,
+                "calibration": {"x": self.knots_x, "y": self.knots_y}, "info": self.info}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConfidenceModel:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"confidence model format {data.get('format')!r}; this version "
+                             f"reads format {FORMAT} (retrain with `claims train confidence`)")
+        return cls(dict(data["weights"]), float(data["intercept"]),
+                   [float(x) for x in data["calibration"]["x"]],
+                   [float(y) for y in data["calibration"]["y"]], dict(data.get("info", {})))
+
+
+def calibrate(score: float, xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Piecewise-linear interpolation through the isotonic knots, clipped at the ends."""
+    if not xs:
+        return score
+    if score <= xs[0]:
+        return ys[0]
+    if score >= xs[-1]:
+        return ys[-1]
+    i = bisect_right(xs, score)
+    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (score - x0) / (x1 - x0)
+
+
+@cache
+def load_model(path: str) -> ConfidenceModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read the confidence model {path}: {exc.strerror} "
+                         "(train one with `claims train confidence`)") from None
+    return ConfidenceModel.from_json(data)
+
+
+class ConfidenceScorer:
+    """Sets each claim draft's confidence; drops drafts below `min_confidence`."""
+
+    def __init__(self, model: ConfidenceModel, min_confidence: float = 0.0) -> None:
+        self.model = model
+        self.min_confidence = min_confidence
+
+    def __call__(self, doc: Doc) -> Doc:
+        drafts: list[ClaimDraft] = doc._.claims or []
+        if not drafts:
+            return doc
+        text = doc.text
+        for draft in drafts:
+            draft.confidence = round(self.model.probability(claim_features(doc, draft, text)), 3)
+        doc._.claims = [d for d in drafts if d.confidence >= self.min_confidence]
+        return doc
+
+
+@Language.factory("claims_confidence", assigns=["doc._.claims"], requires=["doc._.claims"],
+                  default_config={"model": None, "min_confidence": 0.0})
+def make_confidence(nlp: Language, name: str, model: str | None,
+                    min_confidence: float) -> ConfidenceScorer:
+    if not model:
+        raise ValueError("claims_confidence needs `model`, the path of a model.json")
+    return ConfidenceScorer(load_model(model), min_confidence)
+
+
+# -- training -------------------------------------------------------------------------------
+@dataclass
+class Example:
+    features: Features
+    correct: bool
+    lang: str
+    doc_id: str
+
+
+def fit(train: Sequence[Example], held_out: Sequence[Example], folds: int = 5, c: float = 1.0,
+        seed: int = 0) -> tuple[ConfidenceModel, list[float]]:
+    """Logistic regression on all examples; the isotonic map from out-of-fold scores of the
+    held-out examples (each fold scored by a model fitted on `train` and the other folds), so
+    the calibration sees claims like those of unseen text. Returns the model and the
+    held-out examples' out-of-fold probabilities."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    def regression(examples: Sequence[Example]) -> tuple[DictVectorizer, LogisticRegression]:
+        vec = DictVectorizer()
+        x = vec.fit_transform([vectorize(e.features) for e in examples])
+        y = np.array([e.correct for e in examples])
+        return vec, LogisticRegression(C=c, max_iter=2000).fit(x, y)
+
+    raw = np.zeros(len(held_out))
+    groups = [e.doc_id for e in held_out]  # a document's claims stay in one fold
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_idx, score_idx in splitter.split(np.zeros(len(held_out)), groups=groups):
+        vec, lr = regression([*train, *(held_out[i] for i in fit_idx)])
+        x = vec.transform([vectorize(held_out[i].features) for i in score_idx])
+        raw[score_idx] = lr.predict_proba(x)[:, 1]
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(raw, np.array([e.correct for e in held_out], dtype=float))
+    vec, lr = regression([*train, *held_out])
+    names = vec.get_feature_names_out()
+    weights = {str(n): round(float(w), 6) for n, w in zip(names, lr.coef_[0], strict=True)}
+    model = ConfidenceModel(weights, round(float(lr.intercept_[0]), 6),
+                            [float(x) for x in iso.X_thresholds_],
+                            [float(y) for y in iso.y_thresholds_])
+    out_of_fold = [calibrate(float(r), model.knots_x, model.knots_y) for r in raw]
+    return model, out_of_fold
+
+
+def examples_from(documents: Iterable[Any], docs: Iterable[Doc]) -> list[Example]:
+    """Label every claim draft of each Doc by CLAIMS.md matching against its gold document."""
+    from nlp.evaluate.claims import match
+
+    found: list[Example] = []
+    for gold, doc in zip(documents, docs, strict=True):
+        drafts: list[ClaimDraft] = doc._.claims or []
+        matched, _, _ = match(gold.claims, drafts)
+        right = {id(p) for _, p in matched}
+        text = doc.text
+        found.extend(Example(claim_features(doc, d, text), id(d) in right, gold.lang, gold.id)
+                     for d in drafts)
+    return found
