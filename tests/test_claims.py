@@ -302,7 +302,7 @@ def test_eval_runs_the_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize("lang", LANGS)
 def test_corpus_is_valid_and_covers_the_contract(lang: str) -> None:
     docs = []
-    for split in ("dev", "test"):
+    for split in ("dev", "test", "calib"):
         gold_file = read_gold(CORPORA / lang / f"{split}.jsonl")
         assert gold_file.problems == []
         assert all(d.lang == lang for d in gold_file.documents)
@@ -319,8 +319,9 @@ def test_corpus_is_valid_and_covers_the_contract(lang: str) -> None:
 
 
 def test_test_splits_are_frozen() -> None:
-    """The test splits may not change once tuning began; corpora/test.sha256 says how
-    they were frozen (update it only with a new, untouched test split)."""
-    for line in (CORPORA / "test.sha256").read_text().splitlines():
+    """The test and calibration splits may not change once tuning began;
+    corpora/frozen.sha256 says how they were frozen (update it only with a new, untouched
+    split)."""
+    for line in (CORPORA / "frozen.sha256").read_text().splitlines():
         digest, name = line.split()
         assert hashlib.sha256((ROOT / name).read_bytes()).hexdigest() == digest, name
