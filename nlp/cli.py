@@ -89,6 +89,23 @@ def _parser() -> argparse.ArgumentParser:
                       metavar="KEY=VALUE", help="config override, e.g. training.max_epochs=5")
     tner.set_defaults(run=cmd_train_ner)
 
+    tconf = train_sub.add_parser(
+        "confidence", help="train models/confidence (calibrated claim confidence)",
+        description="Fits the claim confidence model on the claims the pipeline proposes for "
+        "the TRAIN and HELD_OUT gold files, calibrates it on out-of-fold scores of HELD_OUT "
+        "(claims the rules were not tuned on) and writes model.json and its card.")
+    tconf.add_argument("--train", type=Path, nargs="+", metavar="GOLD",
+                       default=sorted(Path("corpora").glob("*/dev.jsonl")),
+                       help="gold files (default: corpora/*/dev.jsonl)")
+    tconf.add_argument("--held-out", type=Path, nargs="+", metavar="GOLD",
+                       default=sorted(Path("corpora").glob("*/calib.jsonl")),
+                       help="gold files the calibration is fitted on "
+                       "(default: corpora/*/calib.jsonl)")
+    tconf.add_argument("--output", type=Path, help="model folder (default: models/confidence)")
+    tconf.add_argument("-C", dest="c", type=float, default=1.0,
+                       help="inverse regularisation strength (default: 1.0)")
+    tconf.set_defaults(run=cmd_train_confidence)
+
     ev = sub.add_parser("eval-ner", help="NER precision/recall/F1 on a CoNLL file",
                         description="Runs our NER (model + gazetteer) on the file's tokens and "
                         "prints strict/exact/partial/type scores, per label and micro-averaged.")
@@ -353,6 +370,27 @@ def cmd_train_ner(args: argparse.Namespace) -> int:
     for split, scores in run.scores.items():
         stderr.print(f"{split}: P {scores['precision']:.3f} R {scores['recall']:.3f} "
                      f"F1 {scores['f1']:.3f}")
+    return EXIT_OK
+
+
+def cmd_train_confidence(args: argparse.Namespace) -> int:
+    from nlp.confidence import train_confidence
+    from nlp.pipeline import models_dir
+
+    for path in [*args.train, *args.held_out]:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+    if not args.train or not args.held_out:
+        raise UsageError("need --train and --held-out gold files (none found in corpora/)")
+    output = args.output or models_dir() / "confidence"
+    try:
+        model = train_confidence(args.train, args.held_out, output, c=args.c)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    stderr.print(f"saved {output / 'model.json'}; card: {output / 'README.md'}")
+    for lang, r in model.info["held_out_out_of_fold"].items():
+        stderr.print(f"held-out {lang}: {r['claims']} claims, precision {r['precision']:.3f}, "
+                     f"ECE {r['ece']:.3f}, Brier {r['brier']:.3f}")
     return EXIT_OK
 
 

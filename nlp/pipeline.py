@@ -11,6 +11,7 @@ Trained NER models are sourced from the models folder (`models/` beside the pack
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,6 +23,7 @@ from spacy.tokenizer import Tokenizer
 from thinc.api import Config
 
 import nlp.claims
+import nlp.confidence
 import nlp.ner
 import nlp.normalize
 import nlp.numbers
@@ -30,6 +32,7 @@ from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
 BACKENDS = ("spacy", "transformers")
+_DECIMAL = re.compile(r"^[0-9٠-٩۰-۹]+(?:[.,٫٬:/][0-9٠-٩۰-۹]+)+$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,9 @@ def models_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parent.parent / "models"
 
 
-def config_for(lang: str, ner: NerOptions | None = None) -> Config:
+def config_for(lang: str, ner: NerOptions | None = None, scorer: bool = True) -> Config:
+    """The language's pipeline config; `scorer=False` leaves out the confidence model (to
+    train it, or before it exists)."""
     if lang not in SUPPORTED_LANGS:
         raise ValueError(f"no pipeline for language {lang!r}; supported: {SUPPORTED_LANGS}")
     ner = ner or NerOptions()
@@ -67,26 +72,38 @@ def config_for(lang: str, ner: NerOptions | None = None) -> Config:
     elif ner.model:
         components["ner"] = {"source": ner.model}
     if not ner.gazetteer:
-        config["nlp"]["pipeline"] = [p for p in config["nlp"]["pipeline"]
-                                     if p != "claims_gazetteer"]
-        components.pop("claims_gazetteer", None)
+        _drop(config, "claims_gazetteer")
+    if not scorer:
+        _drop(config, "claims_confidence")
     return config
 
 
+def _drop(config: Config, name: str) -> None:
+    config["nlp"]["pipeline"] = [p for p in config["nlp"]["pipeline"] if p != name]
+    config["components"].pop(name, None)
+
+
 @cache
-def get_pipeline(lang: str, ner: NerOptions | None = None) -> Language:
+def get_pipeline(lang: str, ner: NerOptions | None = None, scorer: bool = True) -> Language:
     """The pipeline for `lang`, built on first use and kept for the life of the process."""
-    config = config_for(lang, ner)
+    config = config_for(lang, ner, scorer)
     model_source = config["components"]["ner"].get("source", "")
     if model_source.startswith(str(models_dir())) and not Path(model_source).is_dir():
         raise FileNotFoundError(
             f"NER model {model_source} is missing; train it with "
             f"`claims train ner --lang {lang}` (see README)")
+    scorer_model = config["components"].get("claims_confidence", {}).get("model", "")
+    if scorer_model and not Path(scorer_model).is_file():
+        raise FileNotFoundError(
+            f"confidence model {scorer_model} is missing; train it with "
+            "`claims train confidence` (see README)")
     pipeline = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     pipeline.max_length = 2_000_000
+    tokenizer: Tokenizer = pipeline.tokenizer
+    if tokenizer.token_match is None:  # ۷.۹ and ١٢٫٥ stay one token, like 7.9
+        tokenizer.token_match = _DECIMAL.match
     extra = language_data(lang, "normalization").get("tokenizer_suffixes", [])
     if extra:  # e.g. Arabic punctuation after a diacritic: شخصاً.
         suffixes = [*pipeline.Defaults.suffixes, *extra]  # type: ignore[misc]
-        tokenizer: Tokenizer = pipeline.tokenizer
         tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     return pipeline

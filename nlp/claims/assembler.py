@@ -175,7 +175,7 @@ class ClaimAssembler:
                 previous: list[ClaimDraft]) -> _Decision | None:
         """How figure n becomes a claim, or None for no claim."""
         found = self._trigger(info, n)
-        if found is not None and self._hypothetical(info, found.cue):
+        if found is not None and self._hypothetical(info, found.cue, n):
             return None  # "could displace 1 million"
         parent = self._parent(info, n, owner)
         if parent is not None:
@@ -194,9 +194,11 @@ class ClaimAssembler:
                 break
         if found is not None:
             return _Decision(found.cue.label, "trigger", found)
-        has_victims = self._victims(info, n) is not None
-        if previous and not info.triggers and (has_victims or info.cues["subset"]):
-            # "Twelve people died. Among them were 5 children." / "58 of them were women"
+        victims = self._victims(info, n)
+        named = victims is not None and victims.label != "unspecified"
+        if previous and not info.triggers and (named or info.cues["subset"]):
+            # "Twelve people died. Among them were 5 children." / "58 of them were women";
+            # not "The figure given on Tuesday was 3,488 people"
             return _Decision(previous[-1].category, "previous", None)
         return None
 
@@ -271,9 +273,14 @@ class ClaimAssembler:
             return max(f.span.start - cue.end, cue.start - f.span.end, 0)
         return min(range(len(info.figures)), key=lambda k: gap(info.figures[k]))
 
-    def _hypothetical(self, info: _Sentence, trigger: Cue) -> bool:
-        return any(trigger.start - 3 <= c.start and c.end <= trigger.start
-                   for c in info.cues["modal"])
+    def _hypothetical(self, info: _Sentence, trigger: Cue, n: int) -> bool:
+        """A modal just before the trigger, or before the figure when the trigger follows it:
+        "could displace 1 million", "1 million could be displaced", "ممکن است صدها هزار نفر
+        آواره شوند"."""
+        fig = info.figures[n].span
+        reach = min(trigger.start, fig.start) - 3 if fig.start < trigger.start \
+            else trigger.start - 3
+        return any(reach <= c.start and c.end <= trigger.start for c in info.cues["modal"])
 
     def _listed(self, info: _Sentence, m: int, n: int) -> bool:
         """Whether figures m < n stand in one list: close, no trigger or clause end between."""
@@ -446,7 +453,9 @@ class ClaimAssembler:
 
     def _roles(self, info: _Sentence, drafts: list[ClaimDraft]) -> None:
         doc = info.span.doc
-        blocked = {i for f in info.figures for i in range(f.span.start, f.span.end)}
+        # figures that count no one may stand in a role ("a security source said")
+        blocked = {i for f, people in zip(info.figures, info.people, strict=True) if people
+                   for i in range(f.span.start, f.span.end)}
         blocked |= {i for c in info.triggers for i in range(c.start, c.end)}
         sources = {id(d): self.roles.source(info.span, info.cues["source"],
                                             d.figure_token, blocked)

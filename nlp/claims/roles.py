@@ -20,6 +20,7 @@ from spacy.tokens import Doc, Span, Token
 from nlp.lexicon import Cue, Lexicon
 
 _NAME_LABELS = ("ORG", "PER", "MISC", "LOC")
+_DASHES = ("—", "–", "-", ":")
 _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 
 
@@ -88,12 +89,18 @@ class RoleFinder:
         ("İçişleri Bakanı Ali Yerlikaya, ... açıkladı"; "سخنگوی اورژانس گفت")."""
         doc = sent.doc
         start = sent.start
-        while start < verb and (doc[start].is_punct or doc[start].is_space):
-            start += 1
-        end = start
-        while end < verb and not (doc[end].is_punct or doc[end].i in blocked):
-            end += 1
-        if end == start or end - start > self.max_subject or self._pronoun(doc, start, end):
+        while True:  # past a timestamp or dateline: "13:05 — خبرنگار ما گزارش داد"
+            while start < verb and (doc[start].is_punct or doc[start].is_space):
+                start += 1
+            end = start
+            while end < verb and not (doc[end].is_punct or doc[end].i in blocked):
+                end += 1
+            if end < verb and doc[end].text in _DASHES:
+                start = end
+                continue
+            break
+        if end == start or end - start > self.max_subject or self._pronoun(doc, start, end) \
+                or all(doc[k].like_num for k in range(start, end)):
             return None
         return TokenSpan(start, end)
 
@@ -117,6 +124,19 @@ class RoleFinder:
                 span = self._verb_subject(sent, cue, blocked)
             if span is not None:
                 return span
+        return self._headline_tag(sent)
+
+    def _headline_tag(self, sent: Span) -> TokenSpan | None:
+        """A reporter heading the line before a colon: "SOHR: 12 killed in Idlib",
+        "هرانا: دست‌کم ۹ زندانی ..." (a name, not a place: "Syria: 12 killed")."""
+        doc = sent.doc
+        for k in range(sent.start + 1, min(sent.end, sent.start + 5)):
+            if doc[k].text == ":":
+                names = {doc[j].ent_type_ for j in range(sent.start, k)}
+                if names & {"ORG", "PER"} and not any(doc[j].like_num
+                                                       for j in range(sent.start, k)):
+                    return TokenSpan(sent.start, k)
+                return None
         return None
 
     def _tag(self, sent: Span, i: int) -> TokenSpan | None:
@@ -212,7 +232,7 @@ def parsed(doc: Doc) -> bool:
 def _after_dashes(doc: Doc, span: TokenSpan) -> TokenSpan | None:
     """A subject parsed together with a dateline ("KYIV, Ukraine — A Russian missile")
     starts after its last dash or colon; a dateline alone is no subject."""
-    cuts = [k + 1 for k in range(span.start, span.end) if doc[k].text in ("—", "–", ":")]
+    cuts = [k + 1 for k in range(span.start, span.end) if doc[k].text in _DASHES]
     if not cuts:
         return span
     return TokenSpan(cuts[-1], span.end) if cuts[-1] < span.end else None
