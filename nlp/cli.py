@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--resume", action="store_true",
                     help="skip ids already in the output file and append the rest")
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    ex.add_argument("--min-confidence", type=_probability, default=0.0, metavar="X",
+                    help="keep only claims with confidence >= X (0..1; default: all)")
     _ner_options(ex)
     ex.set_defaults(run=cmd_extract)
 
@@ -171,6 +173,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _probability(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return number
+
+
 def _version() -> str:
     from nlp import __version__
 
@@ -202,7 +214,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         out = _open_output(stack, args.output, append=args.resume)
         progress = _progress(stack, show_progress)
         task = progress.add_task("extracting", total=total) if progress else None
-        extractor = Extractor(ner=_ner_choice(args))
+        extractor = Extractor(ner=_ner_choice(args), min_confidence=args.min_confidence)
         results = extractor.pipe(items, n_process=args.jobs, batch_size=args.batch_size)
         for result in results:
             out.write(result.to_json() + "\n")

@@ -114,10 +114,11 @@ class Extractor:
     """`ex(text, lang=None)` gives one result; `ex.pipe(records)` streams results in order."""
 
     def __init__(self, router: LanguageRouter | None = None, chunk_chars: int = CHUNK_CHARS,
-                 ner: NerOptions | None = None):
+                 ner: NerOptions | None = None, min_confidence: float = 0.0):
         self.router = router or get_router()
         self.chunk_chars = chunk_chars
         self.ner = ner
+        self.min_confidence = min_confidence  # claims below it are left out
 
     # -- public API ------------------------------------------------------------------------
     def __call__(self, text: str, lang: str | None = None, *, id: str = "doc",
@@ -139,7 +140,8 @@ class Extractor:
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker,
-                                 initargs=(self.chunk_chars, self.ner)) as pool:
+                                 initargs=(self.chunk_chars, self.ner,
+                                           self.min_confidence)) as pool:
             pending: deque[Future[list[Result]]] = deque()
             for batch in batches:
                 pending.append(pool.submit(_worker_batch, batch))
@@ -215,7 +217,8 @@ class Extractor:
                     s, e = offset + start, offset + end
                     entities.append(Entity(text=text[s:e], start=s, end=e,
                                            label=cast(EntityLabel, label), kb_id=kb_id))
-                claims.extend(_claim(text, offset, draft) for draft in found.claims)
+                claims.extend(_claim(text, offset, draft) for draft in found.claims
+                              if draft.confidence >= self.min_confidence)
         except Exception as exc:  # a bug here must cost one document, not the batch
             return item.result(error=f"invalid output: {type(exc).__name__}: {exc}")
         return item.result(claims=claims, entities=entities)
@@ -294,9 +297,9 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 _WORKER: Extractor | None = None
 
 
-def _init_worker(chunk_chars: int, ner: NerOptions | None) -> None:
+def _init_worker(chunk_chars: int, ner: NerOptions | None, min_confidence: float) -> None:
     global _WORKER
-    _WORKER = Extractor(chunk_chars=chunk_chars, ner=ner)
+    _WORKER = Extractor(chunk_chars=chunk_chars, ner=ner, min_confidence=min_confidence)
 
 
 def _worker_batch(batch: list[Incoming]) -> list[Result]:

@@ -36,6 +36,10 @@ _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before
           "not_actor", "time")
 
 
+_CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
+_TAKEN = 3.0  # penalty for a trigger that stands right after another count
+
+
 @dataclass(frozen=True)
 class Mention:
     start: int  # character offsets into the doc's text
@@ -288,7 +292,7 @@ class ClaimAssembler:
         gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
         return (gap_end - gap_start <= 6
                 and not any(gap_start <= c.start < gap_end for c in info.triggers)
-                and not any(t.text in (";", ".") or t.pos_ in ("VERB", "AUX")
+                and not any(t.text in _CLAUSE_ENDS or t.pos_ in ("VERB", "AUX")
                             for t in doc[gap_start:gap_end]))
 
     def _counts_people(self, info: _Sentence, fig: _Figure) -> bool:
@@ -386,6 +390,8 @@ class ClaimAssembler:
                     distance += self.off_side_penalty
                 if any(cue.end <= o.start and o.end <= fig.span.start for o in others):
                     continue
+                if any(o.end <= cue.start <= o.end + 1 for o in others):
+                    distance += _TAKEN  # "1387 وفاة و2219 إصابة": وفاة is 1387's
             else:
                 continue
             if cue.label == NONE:

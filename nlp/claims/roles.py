@@ -21,6 +21,7 @@ from nlp.lexicon import Cue, Lexicon
 
 _NAME_LABELS = ("ORG", "PER", "MISC", "LOC")
 _DASHES = ("—", "–", "-", ":")
+_OPENING_QUOTES = ("«", "“", '"', "‘", "'")
 _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 
 
@@ -51,6 +52,8 @@ class RoleFinder:
         """The phrase starting at token i: a name starting there (or one token later, after
         an article), else the words up to a boundary."""
         doc = sent.doc
+        if i < sent.end and doc[i].text in _OPENING_QUOTES:  # وفق ما أفاد به «تجمع أحرار حوران»
+            i += 1
         if i >= sent.end:
             return None
         for j in (i, i + 1):
@@ -128,14 +131,17 @@ class RoleFinder:
 
     def _headline_tag(self, sent: Span) -> TokenSpan | None:
         """A reporter heading the line before a colon: "SOHR: 12 killed in Idlib",
-        "هرانا: دست‌کم ۹ زندانی ..." (a name, not a place: "Syria: 12 killed")."""
+        "09.30 | AFAD: ...", "هرانا: دست‌کم ۹ زندانی ..." (a name ending there, not a place
+        or a phrase: "Syria: 12 killed", "Ege'de göçmen faciası: ...")."""
         doc = sent.doc
-        for k in range(sent.start + 1, min(sent.end, sent.start + 5)):
-            if doc[k].text == ":":
-                names = {doc[j].ent_type_ for j in range(sent.start, k)}
-                if names & {"ORG", "PER"} and not any(doc[j].like_num
-                                                       for j in range(sent.start, k)):
-                    return TokenSpan(sent.start, k)
+        start = sent.start
+        for k in range(sent.start, min(sent.end, sent.start + 8)):
+            if doc[k].text in ("—", "–", "-", "|"):
+                start = k + 1
+            elif doc[k].text == ":":
+                if k > start and doc[k - 1].ent_type_ in ("ORG", "PER") and not any(
+                        doc[j].like_num or doc[j].ent_type_ == "LOC" for j in range(start, k)):
+                    return TokenSpan(start, k)
                 return None
         return None
 

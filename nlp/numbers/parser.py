@@ -77,7 +77,8 @@ def _split_clitic(lex: NumberLexicon, raw: list[Tok], k: int) -> int:
         rest = piece[len(prefix) :]
         if not (piece.startswith(prefix) and rest):
             continue
-        if not (lex.segments(rest) or lex.dual_kind(rest) or lex.strip_suffix(rest)):
+        if not (lex.segments(rest) or lex.dual_kind(rest) or lex.strip_suffix(rest)
+                or rest in lex.by_first_token):  # وعشرات, ونحو 300
             continue
         if lex.segments(piece):
             runs_on = k + 1 < len(raw) and lex.segments(raw[k + 1].text) is not None
