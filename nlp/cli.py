@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -94,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     tconf = train_sub.add_parser(
         "confidence", help="train models/confidence (calibrated claim confidence)",
         description="Fits the claim confidence model on the claims the pipeline proposes for "
-        "the TRAIN and HELD_OUT gold files, calibrates it on out-of-fold scores of HELD_OUT "
+        "the TRAIN and HELD_OUT gold files, calibrates it (Platt) on out-of-fold scores of "
+        "HELD_OUT "
         "(claims the rules were not tuned on) and writes model.json and its card.")
     tconf.add_argument("--train", type=Path, nargs="+", metavar="GOLD",
                        default=sorted(Path("corpora").glob("*/dev.jsonl")),
@@ -106,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     tconf.add_argument("--output", type=Path, help="model folder (default: models/confidence)")
     tconf.add_argument("-C", dest="c", type=float, default=1.0,
                        help="inverse regularisation strength (default: 1.0)")
+    tconf.add_argument("--train-weight", type=float, default=0.3,
+                       help="weight of the --train claims against held-out ones (default: 0.3; "
+                       "chosen by nested cross-validation on the calib splits)")
     tconf.set_defaults(run=cmd_train_confidence)
 
     ev = sub.add_parser("eval-ner", help="NER precision/recall/F1 on a CoNLL file",
@@ -129,7 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     cev.add_argument("--pred", type=Path, metavar="PRED.jsonl",
                      help="predictions (output of `claims extract`) instead of running")
     cev.add_argument("--json", action="store_true", help="print the scores as JSON")
-    cev.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report")
+    cev.add_argument("--report", type=Path, metavar="FILE.md",
+                     help="write a Markdown report (with the plots, given --plot)")
+    cev.add_argument("--plot", type=Path, metavar="DIR",
+                     help="write a reliability diagram and F1 bars (PNG) into DIR")
     cev.add_argument("--max-errors", type=int, default=40, metavar="N",
                      help="missed/spurious claims to print (all go to --report)")
     _ner_options(cev)
@@ -396,7 +404,8 @@ def cmd_train_confidence(args: argparse.Namespace) -> int:
         raise UsageError("need --train and --held-out gold files (none found in corpora/)")
     output = args.output or models_dir() / "confidence"
     try:
-        model = train_confidence(args.train, args.held_out, output, c=args.c)
+        model = train_confidence(args.train, args.held_out, output, c=args.c,
+                                 train_weight=args.train_weight)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     stderr.print(f"saved {output / 'model.json'}; card: {output / 'README.md'}")
@@ -467,9 +476,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         records = [{"id": d.id, "text": d.text, "lang": d.lang} for d in documents]
         results = list(extractor.pipe(records))
     scores = evaluate(zip(documents, results, strict=True))
-    if args.report:
-        args.report.write_text(format_markdown(scores), encoding="utf-8")
     summary = scores.summary()
+    images: list[str] = []
+    if args.plot:
+        from nlp.evaluate.plots import write_plots
+
+        try:
+            written = write_plots(summary, args.plot)
+        except OSError as exc:
+            raise UsageError(f"{args.plot}: cannot write the plots: {exc.strerror}") from None
+        base = args.report.resolve().parent if args.report else Path.cwd()
+        images = [os.path.relpath(p.resolve(), base) for p in written]
+        stderr.print(f"plots: {', '.join(str(p) for p in written)}")
+    if args.report:
+        args.report.write_text(format_markdown(scores, images=images), encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return EXIT_OK

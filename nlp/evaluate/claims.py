@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from nlp.gold import GoldClaim, GoldDocument
@@ -137,19 +138,38 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
             "tp": tp, "fp": fp, "fn": fn}
 
 
-def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10) -> float:
-    """ECE: the bin-weighted gap between mean confidence and accuracy, equal-width bins."""
-    if not scored:
-        return 0.0
+def _bins(scored: list[tuple[float, bool]], bins: int) -> dict[int, list[tuple[float, bool]]]:
+    """Claims by equal-width confidence bin (1.0 falls in the last)."""
     groups: dict[int, list[tuple[float, bool]]] = defaultdict(list)
     for conf, ok in scored:
         groups[min(int(conf * bins), bins - 1)].append((conf, ok))
+    return groups
+
+
+def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10) -> float:
+    """ECE: the bin-weighted gap between mean confidence and accuracy, equal-width bins."""
     total = 0.0
-    for items in groups.values():
+    for items in _bins(scored, bins).values():
         mean_conf = sum(c for c, _ in items) / len(items)
         accuracy = sum(ok for _, ok in items) / len(items)
         total += len(items) / len(scored) * abs(mean_conf - accuracy)
     return round(total, 4)
+
+
+def scored_claims(evals: list[DocumentEval]) -> list[tuple[float, bool]]:
+    """(confidence, matched) for every predicted claim."""
+    matched_ids = {id(p) for e in evals for _, p in e.matched}
+    return [(p.confidence, id(p) in matched_ids) for e in evals for p in e.result.claims]
+
+
+def reliability_bins(scored: list[tuple[float, bool]], bins: int = 10
+                     ) -> list[dict[str, float | int]]:
+    """The non-empty bins of a reliability diagram (the ECE's bins): claims, mean
+    confidence and the share right."""
+    return [{"low": b / bins, "high": (b + 1) / bins, "claims": len(items),
+             "confidence": round(sum(c for c, _ in items) / len(items), 4),
+             "accuracy": round(sum(ok for _, ok in items) / len(items), 4)}
+            for b, items in sorted(_bins(scored, bins).items())]
 
 
 @dataclass
@@ -178,12 +198,19 @@ class ClaimScores:
             confusion.update((g.category, p.category) for g, p in e.figure_matched)
             confusion.update((g.category, NO_CLAIM) for g in e.figure_missed)
             confusion.update((NO_CLAIM, p.category) for p in e.figure_spurious)
-        matched_ids = {id(p) for e in evals for _, p in e.matched}
-        scored = [(p.confidence, id(p) in matched_ids) for e in evals for p in e.result.claims]
+        scored = scored_claims(evals)
+        categories = sorted({g.category for e in evals for g in e.doc.claims}
+                            | {p.category for e in evals for p in e.result.claims})
+        by_category = {c: prf(sum(g.category == c for e in evals for g, _ in e.matched),
+                              sum(p.category == c for e in evals for p in e.spurious),
+                              sum(g.category == c for e in evals for g in e.missed))
+                       for c in categories}
         return {
             "documents": len(evals), "gold_claims": sum(len(e.doc.claims) for e in evals),
             "claims": claims, "figures": figures, "fields": fields,
+            "by_category": by_category,
             "ece": expected_calibration_error(scored),
+            "reliability": reliability_bins(scored),
             "confusion": {f"{g} -> {p}": n for (g, p), n in sorted(confusion.items())},
             "errors": sum(1 for e in evals if e.result.error),
         }
@@ -203,6 +230,7 @@ class ClaimScores:
             for p in e.spurious:
                 out.append({"id": e.doc.id, "lang": e.doc.lang, "kind": "spurious",
                             "figure": p.figure.text, "category": p.category,
+                            "confidence": p.confidence,
                             "sentence": text[p.sentence.start : p.sentence.end].strip()})
             if e.result.error:
                 out.append({"id": e.doc.id, "lang": e.doc.lang, "kind": "error",
@@ -225,7 +253,8 @@ def evaluate(pairs: Iterable[tuple[GoldDocument, Result]]) -> ClaimScores:
 
 # -- presentation ----------------------------------------------------------------------------
 def format_markdown(scores: ClaimScores, title: str = "Claim evaluation",
-                    max_errors: int = 200) -> str:
+                    max_errors: int = 200, images: Iterable[str] = ()) -> str:
+    """The report: tables, the plots at `images` (paths relative to the report), errors."""
     summary = scores.summary()
     lines = [f"# {title}", "", "| | docs | gold | claim P | claim R | claim F1 | figure F1 | "
              + " | ".join(FIELDS) + " | ECE |", "|---" * (8 + len(FIELDS)) + "|"]
@@ -237,8 +266,19 @@ def format_markdown(scores: ClaimScores, title: str = "Claim evaluation",
                      f"| {c['recall']:.3f} | {c['f1']:.3f} | {s['figures']['f1']:.3f} | "
                      f"{fields} | {s['ece']:.3f} |")
     lines += ["", "Fields: accuracy on matched claims (spans: overlap; places: every gold place "
-              "overlapped and every predicted place overlapping).", "",
-              "## Category confusion (figure-matched; — = no claim)", ""]
+              "overlapped and every predicted place overlapping).", ""]
+    lines += [f"![{Path(image).stem}]({image})" for image in images]
+    lines += ["", "## By category (all languages)", "", "| category | P | R | F1 | gold |",
+              "|---|---|---|---|---|"]
+    for name, c in summary["all"]["by_category"].items():
+        lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} "
+                     f"| {c['tp'] + c['fn']} |")
+    lines += ["", "## Reliability (all languages)", "",
+              "| confidence bin | claims | mean confidence | share right |", "|---|---|---|---|"]
+    for b in summary["all"]["reliability"]:
+        lines.append(f"| {b['low']:.1f}–{b['high']:.1f} | {b['claims']} | "
+                     f"{b['confidence']:.3f} | {b['accuracy']:.3f} |")
+    lines += ["", "## Category confusion (figure-matched; — = no claim)", ""]
     lines += _confusion_table(summary["all"]["confusion"])
     errors = scores.errors()
     lines += ["", f"## Missed and spurious claims ({len(errors)})", "",
