@@ -291,7 +291,8 @@ class ClaimAssembler:
         doc = info.span.doc
         gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
         return (gap_end - gap_start <= 6
-                and not any(gap_start <= c.start < gap_end for c in info.triggers)
+                and not any(gap_start <= c.start < gap_end
+                            for c in info.triggers + info.cues["source"])
                 and not any(t.text in _CLAUSE_ENDS or t.pos_ in ("VERB", "AUX")
                             for t in doc[gap_start:gap_end]))
 
@@ -322,9 +323,17 @@ class ClaimAssembler:
             return False
         victims_after = [c for c in info.victims if start <= c.start < end + 2]
         for cue in info.cues["things"]:
-            if end <= cue.start < end + 2 and not any(v.start < cue.start for v in victims_after):
-                return False
+            if end <= cue.start < end + 2 and not any(v.start < cue.start for v in victims_after) \
+                    and (cue.start == end or not self._separates(info, end)):
+                return False  # 14 strikes, 12 air strikes; not نزوح الآلاف في هجوم
         return True
+
+    def _separates(self, info: _Sentence, i: int) -> bool:
+        """Whether token i keeps a figure from the noun after it: punctuation, a preposition
+        or complementiser (a boundary word), a trigger."""
+        token = info.span.doc[i]
+        return token.is_punct or self.lex.lookup("boundaries", token) is not None \
+            or any(c.start <= i < c.end for c in info.triggers)
 
     def _person_noun(self, info: _Sentence, fig: _Figure) -> bool:
         """With a parse: whether the noun the figure counts is a person (or a trigger:
