@@ -100,10 +100,22 @@ def evaluate_document(doc: GoldDocument, result: Result) -> DocumentEval:
 
 # -- fields ----------------------------------------------------------------------------------
 def locate(text: str, needle: str, near: int) -> tuple[int, int]:
-    """The occurrence of `needle` in `text` nearest to offset `near`."""
+    """The occurrence of `needle` in `text` nearest to offset `near`, within the sentence
+    around `near` when it occurs there (gold roles come from the figure's sentence)."""
     starts = [m.start() for m in re.finditer(re.escape(needle), text)]
-    start = min(starts, key=lambda s: abs(s - near)) if starts else -1
+    low, high = _sentence_bounds(text, near)
+    inside = [s for s in starts if low <= s and s + len(needle) <= high]
+    start = min(inside or starts, key=lambda s: abs(s - near)) if starts else -1
     return start, start + len(needle)
+
+
+def _sentence_bounds(text: str, offset: int) -> tuple[int, int]:
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() >= offset:
+            return start, m.start()
+        start = m.end()
+    return start, len(text)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -239,12 +251,8 @@ class ClaimScores:
 
 
 def sentence_at(text: str, offset: int) -> str:
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.start() >= offset:
-            return text[start : m.start()].strip()
-        start = m.end()
-    return text[start:].strip()
+    start, end = _sentence_bounds(text, offset)
+    return text[start:end].strip()
 
 
 def evaluate(pairs: Iterable[tuple[GoldDocument, Result]]) -> ClaimScores:
