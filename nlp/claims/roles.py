@@ -121,8 +121,8 @@ class RoleFinder:
                 span = self.phrase_after(sent, cue.end, blocked)
             elif cue.label == "before":
                 span = self.phrase_before(sent, cue.start, blocked)
-            elif cue.label == "tag":
-                span = self._tag(sent, cue.end)
+            elif cue.label == "tag" and (cue.start == 0 or sent.doc[cue.start - 1].whitespace_):
+                span = self._tag(sent, cue.end)  # a dash with a space, not life-threatening
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked)
             if span is not None:
