@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.claims import ClaimDraft
+from nlp.gold import GoldDocument
 
 FORMAT = 1
 Features = dict[str, float | str]
@@ -202,7 +203,7 @@ def fit(train: Sequence[Example], held_out: Sequence[Example], folds: int = 5, c
     return model, [float(p) for p in out_of_fold]
 
 
-def examples_from(documents: Iterable[Any], docs: Iterable[Doc]) -> list[Example]:
+def examples_from(documents: Iterable[GoldDocument], docs: Iterable[Doc]) -> list[Example]:
     """Label every claim draft of each Doc by CLAIMS.md matching against its gold document."""
     from nlp.evaluate.claims import match
 
