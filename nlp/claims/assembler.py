@@ -97,11 +97,17 @@ class _Sentence:
 
     span: Span
     figures: list[_Figure]
-    triggers: list[Cue]
-    victims: list[Cue]
     cues: dict[str, list[Cue]]
     text: str  # the doc's text (spaCy builds `doc.text` anew on every access)
     people: list[bool] = field(default_factory=list)  # which figures count people
+
+    @property
+    def triggers(self) -> list[Cue]:
+        return self.cues["triggers"]
+
+    @property
+    def victims(self) -> list[Cue]:
+        return self.cues["victims"]
 
 
 class ClaimAssembler:
@@ -144,7 +150,7 @@ class ClaimAssembler:
                 previous = []
                 continue
             within = {kind: _within(found, starts[kind], sent) for kind, found in cues.items()}
-            info = _Sentence(sent, here, within["triggers"], within["victims"], within, text)
+            info = _Sentence(sent, here, within, text)
             drafts = self._sentence(info, previous)
             claims.extend(drafts)
             previous = drafts

@@ -24,7 +24,7 @@ import re
 import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -533,11 +533,7 @@ def merge_hand_names(places: dict[str, Place], hand: HandLists) -> None:
     removes the per-entry drops. Curated Turkish names replace the Turkish-letter forms
     found in GeoNames, which for foreign cities are as often Azeri or Tatar (Musıl, Hüms)
     as Turkish; in the other languages GeoNames' spellings are kept after the curated ones."""
-    for place_id, extra in hand.extra_names.items():
-        place = places.get(place_id)
-        if place is None:
-            print(f"warning: extra_names for unknown {place_id}", file=sys.stderr)
-            continue
+    for place, extra in _known(places, hand.extra_names, "extra_names"):
         for lang in LANGS:
             curated = [n for n in extra.get(lang, []) if n.strip()]
             rest = [n for n in place.names[lang] if n not in curated]
@@ -548,14 +544,21 @@ def merge_hand_names(places: dict[str, Place], hand: HandLists) -> None:
                 place.add(lang, name, curated=True)
             for name in rest:
                 place.add(lang, name)
-    for place_id, drops in hand.drop_names.items():
-        place = places.get(place_id)
-        if place is None:
-            print(f"warning: drop_names for unknown {place_id}", file=sys.stderr)
-            continue
+    for place, drops in _known(places, hand.drop_names, "drop_names"):
         for lang in LANGS:
             dropped = {name_key(lang, n) for n in drops.get(lang, [])}
             place.names[lang] = [n for n in place.names[lang] if name_key(lang, n) not in dropped]
+
+
+def _known(places: dict[str, Place], entries: dict[str, dict[str, list[str]]], what: str
+           ) -> Iterator[tuple[Place, dict[str, list[str]]]]:
+    """The entries whose place id exists, each with its place; a warning for the others."""
+    for place_id, entry in entries.items():
+        place = places.get(place_id)
+        if place is None:
+            print(f"warning: {what} for unknown {place_id}", file=sys.stderr)
+            continue
+        yield place, entry
 
 
 def is_risky(lang: str, name: str, hand: HandLists) -> bool:
