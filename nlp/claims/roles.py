@@ -20,7 +20,6 @@ from spacy.tokens import Doc, Span, Token
 from nlp.lexicon import Cue, Lexicon
 
 _NAME_LABELS = ("ORG", "PER", "MISC", "LOC")
-_DASHES = ("—", "–", "-", ":")
 _OPENING_QUOTES = ("«", "“", '"', "‘", "'")
 _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 
@@ -98,7 +97,7 @@ class RoleFinder:
             end = start
             while end < verb and not (doc[end].is_punct or doc[end].i in blocked):
                 end += 1
-            if end < verb and doc[end].text in _DASHES:
+            if end < verb and (_dash(doc, end) or doc[end].text == ":"):
                 start = end
                 continue
             break
@@ -121,8 +120,8 @@ class RoleFinder:
                 span = self.phrase_after(sent, cue.end, blocked)
             elif cue.label == "before":
                 span = self.phrase_before(sent, cue.start, blocked)
-            elif cue.label == "tag" and (cue.start == 0 or sent.doc[cue.start - 1].whitespace_):
-                span = self._tag(sent, cue.end)  # a dash with a space, not life-threatening
+            elif cue.label == "tag" and _dash(sent.doc, cue.start):
+                span = self._tag(sent, cue.end)
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked)
             if span is not None:
@@ -136,7 +135,7 @@ class RoleFinder:
         doc = sent.doc
         start = sent.start
         for k in range(sent.start, min(sent.end, sent.start + 8)):
-            if doc[k].text in ("—", "–", "-", "|"):
+            if _dash(doc, k):
                 start = k + 1
             elif doc[k].text == ":":
                 if k > start and doc[k - 1].ent_type_ in ("ORG", "PER") and not any(
@@ -235,10 +234,18 @@ def parsed(doc: Doc) -> bool:
     return bool(known)
 
 
+def _dash(doc: Doc, k: int) -> bool:
+    """Whether token k separates a dateline, timestamp or headline tag from the rest: a
+    dash, or a hyphen or bar with a space before it; not the hyphen inside a word
+    (life-threatening, pro-government)."""
+    text = doc[k].text
+    return text in ("—", "–") or (text in ("-", "|") and k > 0 and bool(doc[k - 1].whitespace_))
+
+
 def _after_dashes(doc: Doc, span: TokenSpan) -> TokenSpan | None:
     """A subject parsed together with a dateline ("KYIV, Ukraine — A Russian missile")
     starts after its last dash or colon; a dateline alone is no subject."""
-    cuts = [k + 1 for k in range(span.start, span.end) if doc[k].text in _DASHES]
+    cuts = [k + 1 for k in range(span.start, span.end) if _dash(doc, k) or doc[k].text == ":"]
     if not cuts:
         return span
     return TokenSpan(cuts[-1], span.end) if cuts[-1] < span.end else None
