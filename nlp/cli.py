@@ -130,7 +130,10 @@ def _parser() -> argparse.ArgumentParser:
                          "overall claim P/R/F1, figure-only F1, field accuracy on matched "
                          "claims, category confusion, calibration error, and the missed and "
                          "spurious claims with their sentences.")
-    cev.add_argument("gold", nargs="+", type=Path, metavar="GOLD.jsonl")
+    cev.add_argument("gold", nargs="*", type=Path, metavar="GOLD.jsonl")
+    cev.add_argument("--review-db", metavar="URL",
+                     help="also print agreement between annotators and between the model "
+                     "and annotators in this review database (see `claims review`)")
     cev.add_argument("--pred", type=Path, metavar="PRED.jsonl",
                      help="predictions (output of `claims extract`) instead of running")
     cev.add_argument("--json", action="store_true", help="print the scores as JSON")
@@ -148,6 +151,10 @@ def _parser() -> argparse.ArgumentParser:
                          "figure offsets, bounds against the qualifier, substrings, ids.")
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
     val.set_defaults(run=cmd_validate)
+
+    from nlp.review.cli import add_commands
+
+    add_commands(sub, _ner_options)
     return parser
 
 
@@ -444,6 +451,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from nlp.gold import read_gold
     from nlp.schema import Result
 
+    if args.review_db:
+        from nlp.review.cli import print_agreement
+
+        print_agreement(args.review_db, as_json=args.json and not args.gold)
+        if not args.gold:
+            return EXIT_OK
+    elif not args.gold:
+        raise UsageError("give gold files to score (or --review-db URL)")
     documents = []
     for path in args.gold:
         if not path.is_file():

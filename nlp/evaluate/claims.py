@@ -103,13 +103,13 @@ def locate(text: str, needle: str, near: int) -> tuple[int, int]:
     """The occurrence of `needle` in `text` nearest to offset `near`, within the sentence
     around `near` when it occurs there (gold roles come from the figure's sentence)."""
     starts = [m.start() for m in re.finditer(re.escape(needle), text)]
-    low, high = _sentence_bounds(text, near)
+    low, high = sentence_bounds(text, near)
     inside = [s for s in starts if low <= s and s + len(needle) <= high]
     start = min(inside or starts, key=lambda s: abs(s - near)) if starts else -1
     return start, start + len(needle)
 
 
-def _sentence_bounds(text: str, offset: int) -> tuple[int, int]:
+def sentence_bounds(text: str, offset: int) -> tuple[int, int]:
     start = 0
     for m in _SENTENCE_END.finditer(text):
         if m.start() >= offset:
@@ -251,7 +251,7 @@ class ClaimScores:
 
 
 def sentence_at(text: str, offset: int) -> str:
-    start, end = _sentence_bounds(text, offset)
+    start, end = sentence_bounds(text, offset)
     return text[start:end].strip()
 
 
