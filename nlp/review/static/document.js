@@ -2,7 +2,7 @@
 import { api, ApiError, docUrl, el, initAnnotatorBox, isTyping, showMessage } from './api.js';
 import { refreshFigureInputs, renderClaims } from './claims-table.js';
 import { renderHistory } from './history.js';
-import { applyBounds, makeSpan, parsePlainNumber } from './spans.js';
+import { applyBounds, CATEGORIES, makeSpan, parsePlainNumber } from './spans.js';
 import { isRtl, renderText, scrollToOffset, selectionOffsets } from './textview.js';
 
 const $ = (id) => document.getElementById(id);
@@ -202,8 +202,13 @@ function addClaim() {
   const value = parsePlainNumber(span.text);
   const figure = { ...span, value, low: null, high: null, qualifier: 'exact' };
   applyBounds(figure);
+  // A figure can carry one claim per category: offer the first one it does not have yet.
+  const taken = new Set(state.claims
+    .filter((c) => c.status !== 'rejected' && c.figure.start === figure.start)
+    .map((c) => c.category));
+  const category = CATEGORIES.find((c) => !taken.has(c)) ?? 'killed';
   state.claims.push({
-    id: null, status: 'accepted', origin: 'annotator', figure, category: 'killed',
+    id: null, status: 'accepted', origin: 'annotator', figure, category,
     victims_type: 'unspecified', victims: null, actor: null, source: null, places: [],
     time: null, confidence: null, note: null,
   });
