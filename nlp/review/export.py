@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from nlp import __version__
 from nlp.gold import GoldDocument
-from nlp.review.records import ReviewClaim, SpanIn, from_claim, to_gold
+from nlp.review.records import ReviewClaim, from_claim, to_gold
 from nlp.review.store import Store, StoredDocument
-from nlp.schema import SUPPORTED_LANGS, Claim
+from nlp.schema import SUPPORTED_LANGS, Claim, Span
 
 Format = Literal["gold", "label-studio", "prodigy"]
 FORMATS: tuple[str, ...] = ("gold", "label-studio", "prodigy")
@@ -53,7 +53,7 @@ def gold_record(doc: StoredDocument) -> dict[str, Any]:
     return record
 
 
-def _labelled_spans(claim: ReviewClaim) -> Iterator[tuple[str, str, SpanIn]]:
+def _labelled_spans(claim: ReviewClaim) -> Iterator[tuple[str, str, Span]]:
     """(label, role, span) of one claim: its figure first."""
     for role, span in claim.spans():
         name = role.split("[")[0]

@@ -15,29 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from nlp.evaluate.claims import locate, sentence_bounds
 from nlp.gold import GoldClaim, GoldDocument, claim_problems
-from nlp.schema import Category, Claim, Figure, Qualifier, SentenceSpan, Span, Victims, VictimsType
+from nlp.schema import Category, Claim, Figure, SentenceSpan, Span, Victims, VictimsType
 
 ReviewStatus = Literal["pending", "accepted", "rejected"]
 Origin = Literal["model", "annotator"]
 DocumentStatus = Literal["new", "in_progress", "done"]
 ROLE_SPANS = ("victims", "actor", "source", "time")
-
-
-class SpanIn(BaseModel):
-    """A span as the browser sends it: offsets are code points, like Python's."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: StrictStr
-    start: StrictInt = Field(ge=0)
-    end: StrictInt = Field(ge=0)
-
-
-class FigureIn(SpanIn):
-    value: StrictInt | None
-    low: StrictInt | None
-    high: StrictInt | None
-    qualifier: Qualifier
 
 
 class ReviewClaim(BaseModel):
@@ -48,14 +31,14 @@ class ReviewClaim(BaseModel):
     id: StrictInt | None = None
     status: ReviewStatus = "pending"
     origin: Origin = "annotator"
-    figure: FigureIn
+    figure: Figure
     category: Category
     victims_type: VictimsType = "unspecified"
-    victims: SpanIn | None = None
-    actor: SpanIn | None = None
-    source: SpanIn | None = None
-    places: list[SpanIn] = Field(default_factory=list, max_length=50)
-    time: SpanIn | None = None
+    victims: Span | None = None
+    actor: Span | None = None
+    source: Span | None = None
+    places: list[Span] = Field(default_factory=list, max_length=50)
+    time: Span | None = None
     confidence: float | None = None
     note: StrictStr | None = Field(default=None, max_length=2000)
 
@@ -63,8 +46,8 @@ class ReviewClaim(BaseModel):
         """The fields an annotator edits (what a change record compares)."""
         return self.model_dump(exclude={"id", "origin", "confidence"})
 
-    def spans(self) -> list[tuple[str, SpanIn]]:
-        found: list[tuple[str, SpanIn]] = [("figure", self.figure)]
+    def spans(self) -> list[tuple[str, Span]]:
+        found: list[tuple[str, Span]] = [("figure", self.figure)]
         found += [(name, span) for name in ROLE_SPANS
                   if (span := getattr(self, name)) is not None]
         found += [(f"places[{i}]", span) for i, span in enumerate(self.places)]
@@ -92,7 +75,7 @@ def problems(text: str, lang: str, claim: ReviewClaim) -> list[str]:
 
 
 def to_gold(claim: ReviewClaim) -> GoldClaim:
-    def text_of(span: SpanIn | None) -> str | None:
+    def text_of(span: Span | None) -> str | None:
         return None if span is None else span.text
 
     return GoldClaim(
@@ -106,50 +89,42 @@ def to_gold(claim: ReviewClaim) -> GoldClaim:
 
 def to_claim(text: str, claim: ReviewClaim, confidence: float | None = None) -> Claim:
     """The CLAIMS.md output shape, for scoring one reading of a document against another."""
-    def span(s: SpanIn | None) -> Span | None:
-        return None if s is None else Span(text=s.text, start=s.start, end=s.end)
-
     start, end = sentence_bounds(text, claim.figure.start)
     start, end = min(start, claim.figure.start), max(end, claim.figure.end)
     victims = None if claim.victims is None else Victims(
-        text=claim.victims.text, start=claim.victims.start, end=claim.victims.end,
-        type=claim.victims_type)
+        **claim.victims.model_dump(), type=claim.victims_type)
     return Claim(
-        figure=Figure(**claim.figure.model_dump()), category=claim.category, victims=victims,
-        actor=span(claim.actor), source=span(claim.source),
-        places=[Span(text=p.text, start=p.start, end=p.end) for p in claim.places],
-        time=span(claim.time), sentence=SentenceSpan(start=start, end=end),
+        figure=claim.figure, category=claim.category, victims=victims, actor=claim.actor,
+        source=claim.source, places=claim.places, time=claim.time,
+        sentence=SentenceSpan(start=start, end=end),
         confidence=next(c for c in (confidence, claim.confidence, 1.0) if c is not None))
 
 
 def from_claim(claim: Claim) -> ReviewClaim:
     """A model's claim, waiting for review."""
-    def span(s: Span | None) -> SpanIn | None:
-        return None if s is None else SpanIn(text=s.text, start=s.start, end=s.end)
-
+    victims = claim.victims
     return ReviewClaim(
-        status="pending", origin="model",
-        figure=FigureIn(**claim.figure.model_dump()), category=claim.category,
-        victims_type=claim.victims.type if claim.victims else "unspecified",
-        victims=span(claim.victims), actor=span(claim.actor), source=span(claim.source),
-        places=[SpanIn(text=p.text, start=p.start, end=p.end) for p in claim.places],
-        time=span(claim.time), confidence=claim.confidence)
+        status="pending", origin="model", figure=claim.figure, category=claim.category,
+        victims_type=victims.type if victims else "unspecified",
+        victims=None if victims is None else Span(**victims.model_dump(exclude={"type"})),
+        actor=claim.actor, source=claim.source, places=claim.places, time=claim.time,
+        confidence=claim.confidence)
 
 
 def from_gold(text: str, gold: GoldClaim) -> ReviewClaim:
     """A labelled claim (already reviewed): its strings are found nearest the figure."""
-    def span(needle: str | None) -> SpanIn | None:
+    def span(needle: str | None) -> Span | None:
         if needle is None:
             return None
         start, end = locate(text, needle, gold.figure_start)
-        return None if start < 0 else SpanIn(text=needle, start=start, end=end)
+        return None if start < 0 else Span(text=needle, start=start, end=end)
 
     places = [s for p in gold.places if (s := span(p)) is not None]
     return ReviewClaim(
         status="accepted", origin="annotator",
-        figure=FigureIn(text=gold.figure_text, start=gold.figure_start, end=gold.figure_end,
-                        value=gold.value, low=gold.low, high=gold.high,
-                        qualifier=gold.qualifier),
+        figure=Figure(text=gold.figure_text, start=gold.figure_start, end=gold.figure_end,
+                      value=gold.value, low=gold.low, high=gold.high,
+                      qualifier=gold.qualifier),
         category=gold.category, victims_type=gold.victims_type,
         victims=span(gold.victims_text), actor=span(gold.actor), source=span(gold.source),
         places=places, time=span(gold.time), note=gold.note)
