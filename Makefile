@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_numbers.py
 	$(PY) bench/bench_ner.py
 	$(PY) bench/bench_isaf.py
+	$(PY) bench/bench_speed.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

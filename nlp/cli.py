@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +31,10 @@ from nlp.batch import (
     skip_done,
 )
 from nlp.pipeline import NerOptions
+
+if TYPE_CHECKING:
+    from nlp.extract import Extractor, Incoming
+    from nlp.schema import Result
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 stderr = Console(stderr=True, highlight=False)
@@ -54,6 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     ex.add_argument("--min-confidence", type=_probability, default=0.0, metavar="X",
                     help="keep only claims with confidence >= X (0..1; default: all)")
+    ex.add_argument("--engine", choices=["local", "dask"], default="local",
+                    help="local: --jobs processes on this machine (default); dask: a Dask "
+                    "cluster (--scheduler, or a local one of --jobs processes)")
+    ex.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="with --engine dask: the scheduler of an existing cluster")
+    ex.add_argument("--partitions-dir", type=Path, metavar="DIR",
+                    help="with --engine dask: one part-N.jsonl per partition in DIR "
+                    "(default: OUTPUT.parts beside -o OUTPUT; none when writing to stdout)")
+    ex.add_argument("--partition-size", type=_positive, default=256, metavar="N",
+                    help="with --engine dask: documents per partition, rounded up to whole "
+                    "batches (default: 256)")
     _ner_options(ex)
     ex.set_defaults(run=cmd_extract)
 
@@ -206,11 +222,13 @@ def _version() -> str:
 
 # -- extract ---------------------------------------------------------------------------------
 def cmd_extract(args: argparse.Namespace) -> int:
-    from nlp.extract import Extractor
+    from nlp.extract import EngineError, Extractor
 
     files = expand_inputs(args.inputs)
     if args.resume and args.output is None:
         raise UsageError("--resume needs -o FILE: it continues that file")
+    if args.engine != "dask" and (args.scheduler or args.partitions_dir):
+        raise UsageError("--scheduler and --partitions-dir need --engine dask")
     done: set[str] = set()
     if args.resume:
         state = prepare_resume(args.output)
@@ -230,20 +248,61 @@ def cmd_extract(args: argparse.Namespace) -> int:
         progress = _progress(stack, show_progress)
         task = progress.add_task("extracting", total=total) if progress else None
         extractor = Extractor(ner=_ner_choice(args), min_confidence=args.min_confidence)
-        results = extractor.pipe(items, n_process=args.jobs, batch_size=args.batch_size)
-        for result in results:
-            out.write(result.to_json() + "\n")
-            out.flush()
-            stats["documents"] += 1
-            stats["claims"] += len(result.claims)
-            stats["errors"] += result.error is not None
-            by_lang[result.lang] += 1
-            if progress is not None and task is not None:
-                progress.advance(task)
+        stack.enter_context(_warnings_to_stderr())
+        results = stack.enter_context(closing(_results(args, extractor, items)))
+        try:
+            for result in results:
+                out.write(result.to_json() + "\n")
+                out.flush()
+                stats["documents"] += 1
+                stats["claims"] += len(result.claims)
+                stats["errors"] += result.error is not None
+                by_lang[result.lang] += 1
+                if progress is not None and task is not None:
+                    progress.advance(task)
+        except EngineError as exc:
+            stderr.print(f"claims extract: stopped after {stats['documents']} documents: {exc}",
+                         markup=False)
+            return EXIT_SOME_FAILED
     elapsed = time.perf_counter() - started
     if not args.quiet:
         _summary(stats, by_lang, elapsed, skipped=len(done))
     return EXIT_SOME_FAILED if stats["errors"] else EXIT_OK
+
+
+def _results(args: argparse.Namespace, extractor: Extractor, items: Iterable[Incoming]
+             ) -> Generator[Result, None, None]:
+    """The results of the engine `--engine` names, in input order."""
+    if args.engine == "local":
+        return extractor.pipe(items, n_process=args.jobs, batch_size=args.batch_size)
+    from nlp.distributed import pipe_dask, prepare_partitions
+
+    parts: Path | None = args.partitions_dir
+    if parts is None and args.output is not None:
+        parts = args.output.with_name(args.output.name + ".parts")
+    first = prepare_partitions(parts, args.resume) if parts is not None else 0
+    return pipe_dask(items, extractor, scheduler=args.scheduler, n_workers=args.jobs,
+                     batch_size=args.batch_size, partition_size=args.partition_size,
+                     partitions_dir=parts, first_partition=first)
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Warnings of the engines (a worker that died, a partition retried) on stderr, even
+    with --quiet: they say why a document became an error record."""
+
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            stderr.print(f"claims extract: {record.getMessage()}", markup=False,
+                         soft_wrap=True)
+
+    handler = ToStderr(logging.WARNING)
+    logger = logging.getLogger("nlp")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _open_output(stack: ExitStack, path: Path | None, append: bool) -> IO[str]:

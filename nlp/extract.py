@@ -4,17 +4,26 @@ Split like a Hugging Face pipeline: `preprocess` validates a record, picks its l
 cuts very long texts into bounded pieces; `forward` runs the language's spaCy pipeline
 (batched per language); `postprocess` turns the Doc into a `Result` whose spans point into
 the original text. A document that fails at any step becomes one error result; it never
-stops the others.
+stops the others, and neither does a worker process that dies: the documents it had in
+flight are retried once, each alone, in fresh workers.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import re
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
@@ -40,7 +49,14 @@ from nlp.schema import (
 
 CHUNK_CHARS = 100_000
 PIPE_CHARS = 400_000  # characters the models see in one batch (bounds memory)
+WORKER_DIED = "worker process died while processing this document (it was retried once, alone)"
+# Test hook: a worker that receives the document with this id exits abruptly, as a crashed
+# or OOM-killed process would ("ID@FILE": only while FILE does not exist, which it creates;
+# several such specs separated by commas).
+KILL_WORKER_ENV = "CLAIMS_TEST_KILL_WORKER"
+MAX_DEATHS_IN_A_ROW = 5  # then the workers cannot run at all (see _Workers._restart)
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?؟۔]\s"), re.compile(r"\s"))
 
 
@@ -55,9 +71,10 @@ class Incoming:
 
     @property
     def doc_id(self) -> str:
-        """The record's own id when it has a usable one, else where it was read."""
+        """The record's own id when it has a usable one, else where it was read; always
+        writable as UTF-8 (a lone surrogate is escaped), so `--resume` finds it again."""
         raw = self.record.get("id") if isinstance(self.record, Mapping) else None
-        return raw if isinstance(raw, str) and raw else self.fallback_id or "?"
+        return _printable(raw) if isinstance(raw, str) and raw else self.fallback_id or "?"
 
 
 @dataclass
@@ -129,7 +146,7 @@ class Extractor:
         return next(self.pipe([record]))
 
     def pipe(self, records: Iterable[Mapping[str, Any] | Incoming], n_process: int = 1,
-             batch_size: int = 32) -> Iterator[Result]:
+             batch_size: int = 32) -> Generator[Result, None, None]:
         """Results in input order; with n_process > 1, batches run in worker processes
         that load the pipelines once, with a bounded number of batches in flight."""
         batches = batched((r if isinstance(r, Incoming) else Incoming(r) for r in records),
@@ -138,17 +155,7 @@ class Extractor:
             for batch in batches:
                 yield from self.process_batch(batch)
             return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker,
-                                 initargs=(self.chunk_chars, self.ner,
-                                           self.min_confidence)) as pool:
-            pending: deque[Future[list[Result]]] = deque()
-            for batch in batches:
-                pending.append(pool.submit(_worker_batch, batch))
-                if len(pending) >= 2 * n_process:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
+        yield from _Workers(self, n_process).run(batches)
 
     def process_batch(self, batch: list[Incoming]) -> list[Result]:
         """One batch: preprocess all, run each language's documents together, postprocess."""
@@ -192,18 +199,19 @@ class Extractor:
         # the models run a whole batch at once: keep it to about PIPE_CHARS characters
         batch_size = max(1, min(256, PIPE_CHARS // max(1, longest)))
         try:
-            flat = [harvest(doc) for doc in pipeline.pipe(texts, batch_size=batch_size)]
+            # strings and lexemes that new text adds to the vocabulary are freed when the
+            # zone ends, so a long stream of unseen words does not grow memory
+            with pipeline.memory_zone():
+                flat = iter([harvest(doc) for doc in pipeline.pipe(texts, batch_size=batch_size)])
         except Exception:  # isolate the document that broke the batch
             return [self._forward_one(lang, item) for item in items]
-        out: list[list[Harvest] | str] = []
-        for item in items:
-            out.append(flat[: len(item.chunks)])
-            flat = flat[len(item.chunks) :]
-        return out
+        return [list(islice(flat, len(item.chunks))) for item in items]
 
     def _forward_one(self, lang: str, item: Prepared) -> list[Harvest] | str:
+        pipeline = get_pipeline(lang, self.ner)
         try:
-            return [harvest(get_pipeline(lang, self.ner)(chunk)) for _, chunk in item.chunks]
+            with pipeline.memory_zone():
+                return [harvest(pipeline(chunk)) for _, chunk in item.chunks]
         except Exception as exc:
             return f"processing failed: {type(exc).__name__}: {exc}"
 
@@ -228,6 +236,11 @@ class Extractor:
         doc_id = incoming.doc_id
         if incoming.error is not None:
             return Result(id=doc_id, error=prefix + incoming.error)
+        if isinstance(incoming.record, Mapping):
+            where = _lone_surrogate(incoming.record)
+            if where:  # a JSON escape such as "\\ud800": not Unicode text, unwritable as UTF-8
+                return Result(id=doc_id,
+                              error=f"{prefix}{where} is not valid Unicode (a lone surrogate)")
         try:
             rec = InputRecord.model_validate(incoming.record)
         except ValidationError as exc:
@@ -294,17 +307,188 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def _lone_surrogate(record: Mapping[str, Any]) -> str:
+    """Which field holds a lone surrogate ("\\ud800" in JSON), or "": such a string is not
+    Unicode text, and neither the language detector nor the output file can take it."""
+    for name in ("id", "text"):
+        value = record.get(name)
+        try:
+            if isinstance(value, str):
+                value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"'{name}' (character {exc.start})"
+    try:
+        json.dumps(record.get("meta"), ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return "'meta'"
+    return ""
+
+
+def _printable(doc_id: str) -> str:
+    return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _died(item: Incoming) -> Result:
+    prefix = f"{item.where}: " if item.where else ""
+    return Result(id=item.doc_id, error=prefix + WORKER_DIED)
+
+
+class EngineError(RuntimeError):
+    """The engine cannot go on (workers keep dying, the cluster went away); the results
+    given so far are complete and in order, so a run can be continued with --resume."""
+
+
+def _done(results: list[Result]) -> Future[list[Result]]:
+    future: Future[list[Result]] = Future()
+    future.set_result(results)
+    return future
+
+
+class _Workers:
+    """Worker processes for `Extractor.pipe`: each builds one Extractor and loads each
+    pipeline once; results come back in input order, with at most two batches per process
+    in flight so memory stays bounded on endless input.
+
+    A worker that dies (a crash in native code, the OOM killer) breaks the whole pool and
+    fails every batch in flight, and nothing says which document killed it. So the workers
+    are restarted and each of those documents is retried once, alone: only a document that
+    kills its worker again becomes an error record, and the others are not lost."""
+
+    def __init__(self, extractor: Extractor, n_process: int) -> None:
+        self.extractor = extractor
+        self.n_process = n_process
+        self.deaths_in_a_row = 0  # worker deaths with no document finished in between
+        self.pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        ex = self.extractor
+        return ProcessPoolExecutor(self.n_process, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker,
+                                   initargs=(ex.chunk_chars, ex.ner, ex.min_confidence))
+
+    def _restart(self) -> None:
+        """New workers after a death; several deaths in a row with no document finished
+        mean the workers cannot run at all (no memory, a broken install), and retrying
+        every document alone would only turn the whole input into error records."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.deaths_in_a_row += 1
+        if self.deaths_in_a_row >= MAX_DEATHS_IN_A_ROW:
+            raise EngineError(f"worker processes died {self.deaths_in_a_row} times in a row "
+                              "without finishing a document; giving up (the results written "
+                              "so far are complete: continue with --resume)")
+        self.pool = self._start()
+
+    def _submit(self, batch: list[Incoming]) -> Future[list[Result]]:
+        try:
+            return self.pool.submit(_worker_batch, batch)
+        except BrokenProcessPool as exc:  # a worker died since the last result was read
+            future: Future[list[Result]] = Future()
+            future.set_exception(exc)
+            return future
+
+    def run(self, batches: Iterable[list[Incoming]]) -> Iterator[Result]:
+        pending: deque[tuple[list[Incoming], Future[list[Result]]]] = deque()
+        try:
+            for batch in batches:
+                pending.append((batch, self._submit(batch)))
+                if len(pending) >= 2 * self.n_process:
+                    yield from self._settle(pending)
+            while pending:
+                yield from self._settle(pending)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _settle(self, pending: deque[tuple[list[Incoming], Future[list[Result]]]]
+                ) -> list[Result]:
+        """The results of the oldest batch in flight, recovering from a dead worker."""
+        batch, future = pending.popleft()
+        try:
+            results = future.result()
+            self.deaths_in_a_row = 0
+            return results
+        except BrokenProcessPool:
+            pass
+        except Exception as exc:  # e.g. a record that cannot be sent to a worker
+            log.warning("a batch failed in its worker (%s: %s); retrying its %d documents "
+                        "one by one", type(exc).__name__, exc, len(batch))
+            return self._alone(batch)
+        wait([f for _, f in pending])  # the broken pool fails all of them
+        suspects = [(b, f) for b, f in [(batch, future), *pending] if f.exception() is not None]
+        log.warning("a worker process died; restarting %d worker processes and retrying the "
+                    "%d documents that were in flight, each alone, once", self.n_process,
+                    sum(len(b) for b, _ in suspects))
+        self._restart()
+        retried = {id(f): _done(self._alone(b)) for b, f in suspects}
+        rest = [(b, retried.get(id(f), f)) for b, f in pending]
+        pending.clear()
+        pending.extend(rest)
+        return retried[id(future)].result()
+
+    def _alone(self, batch: list[Incoming]) -> list[Result]:
+        """Each document of `batch` in a task of its own, one at a time, so that a document
+        that kills its worker costs only itself."""
+        out: list[Result] = []
+        for item in batch:
+            try:
+                out.extend(self.pool.submit(_worker_batch, [item]).result())
+                self.deaths_in_a_row = 0
+            except BrokenProcessPool:
+                log.warning("document %s killed its worker process again: written as an "
+                            "error record", item.doc_id)
+                out.append(_died(item))
+                self._restart()
+            except Exception as exc:
+                out.append(Result(id=item.doc_id,
+                                  error=f"processing failed: {type(exc).__name__}: {exc}"))
+        return out
+
+
 _WORKER: Extractor | None = None
 
 
 def _init_worker(chunk_chars: int, ner: NerOptions | None, min_confidence: float) -> None:
     global _WORKER
+    _exit_with_parent()
     _WORKER = Extractor(chunk_chars=chunk_chars, ner=ner, min_confidence=min_confidence)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when its parent dies: a pool worker waits for work forever, so a
+    run killed with SIGKILL would otherwise leave its workers (and their memory) behind."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _worker_batch(batch: list[Incoming]) -> list[Result]:
     assert _WORKER is not None
+    kill_if_asked(batch)
     return _WORKER.process_batch(batch)
+
+
+def kill_if_asked(batch: list[Incoming]) -> None:
+    """The test hook of KILL_WORKER_ENV, called only in worker processes: exit at once,
+    without cleanup, when the batch holds the named document."""
+    specs = os.environ.get(KILL_WORKER_ENV)
+    if not specs:
+        return
+    ids = {item.doc_id for item in batch}
+    for spec in specs.split(","):
+        doc_id, _, marker = spec.partition("@")
+        if doc_id not in ids:
+            continue
+        if marker:
+            if Path(marker).exists():
+                continue
+            Path(marker).touch()
+        os._exit(70)
 
 
 def load() -> Extractor:
