@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,9 @@ from nlp.schema import Result
 
 PLUGIN_NAME = "claims-extractor"
 CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler
+POLL_SECONDS = 2.0  # how often a wait for results looks at the workers
+LOCAL_GRACE = 60.0  # seconds a local cluster may run short of workers (restarts take some)
+NO_WORKERS_LIMIT = 600.0  # seconds an existing cluster may have no worker at all
 PART_GLOB = "part-*.jsonl"
 log = logging.getLogger(__name__)
 
@@ -100,26 +104,30 @@ def run_partition(settings: Settings, items: list[Incoming]) -> list[Result]:
 
 
 @contextmanager
-def connect(scheduler: str | None, n_workers: int) -> Iterator[Client]:
+def connect(scheduler: str | None, n_workers: int
+            ) -> Iterator[tuple[Client, LocalCluster | None]]:
     """A client of the scheduler at `scheduler`, or of a LocalCluster of `n_workers`
-    single-threaded processes. The local cluster retries a task whose worker died once
-    (as the local engine does) and gives each worker one task at a time, so that a
-    document that kills its worker cannot take a queued neighbour down with it."""
+    single-threaded processes (returned too, so that lost workers can be replaced). The
+    local cluster gives each worker one task at a time, so that a document that kills its
+    worker cannot take a queued neighbour down with it, and does not rerun a task whose
+    worker died: the partition is retried document by document instead, each document once
+    and alone, as the local engine does. (Letting Dask rerun it sends the same document to a
+    worker that may still be starting, and Dask does not restart a worker that dies then.)"""
     if scheduler:
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
-            yield client
+            yield client, None
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                           "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
             silence_logs=logging.CRITICAL)  # our warnings say what failed
     with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-        yield client
+        yield client, cluster
 
 
 def prepare_partitions(directory: Path, resume: bool) -> int:
@@ -149,53 +157,116 @@ def pipe_dask(items: Iterable[Incoming], extractor: Extractor, *, scheduler: str
     yielded)."""
     settings = Settings.of(extractor, batch_size)
     size = -(-partition_size // batch_size) * batch_size
-    with connect(scheduler, n_workers) as client:
+    with connect(scheduler, n_workers) as (client, cluster):
         client.register_plugin(ExtractorPlugin(settings), name=PLUGIN_NAME)
+        run = _Run(client, cluster, n_workers, settings, partitions_dir)
         pending: deque[tuple[int, list[Incoming], Future[list[Result]]]] = deque()
         for index, part in enumerate(batched(items, size), start=first_partition):
-            pending.append((index, part, client.submit(run_partition, settings, part,
-                                                       pure=False)))
+            pending.append((index, part, run.submit(part)))
             # two partitions per worker thread in flight: busy workers, bounded memory
-            threads = client.nthreads()  # type: ignore[no-untyped-call]
-            if len(pending) >= 2 * max(1, sum(threads.values())):
-                yield from _finish(client, settings, partitions_dir, *pending.popleft())
+            if len(pending) >= 2 * max(1, run.threads()):
+                yield from run.finish(*pending.popleft())
         while pending:
-            yield from _finish(client, settings, partitions_dir, *pending.popleft())
+            yield from run.finish(*pending.popleft())
 
 
-def _finish(client: Client, settings: Settings, partitions_dir: Path | None, index: int,
-            part: list[Incoming], future: Future[list[Result]]) -> list[Result]:
-    try:
-        results: list[Result] = future.result()
-    except Exception as exc:
-        if client.status != "running":
-            raise EngineError("lost the connection to the Dask scheduler; the results "
-                              "written so far are complete: continue with --resume") from None
-        why = ("its worker process died" if isinstance(exc, KilledWorker)
-               else f"{type(exc).__name__}: {exc}")
-        log.warning("partition %d failed (%s); retrying its %d documents one by one",
-                    index, why, len(part))
-        results = _one_by_one(client, settings, part)
-    if partitions_dir is not None:
-        _write_partition(partitions_dir / f"part-{index:05d}.jsonl", results)
-    return results
+class _Run:
+    """One `pipe_dask` run: collects partitions in order, retries failed ones document by
+    document, and never waits forever on a cluster that has lost its workers."""
 
+    def __init__(self, client: Client, cluster: LocalCluster | None, n_workers: int,
+                 settings: Settings, partitions_dir: Path | None) -> None:
+        self.client = client
+        self.cluster = cluster
+        self.n_workers = n_workers
+        self.settings = settings
+        self.partitions_dir = partitions_dir
+        self.replaced = 0  # replacements of the local cluster's workers, in a row
 
-def _one_by_one(client: Client, settings: Settings, part: list[Incoming]) -> list[Result]:
-    """Each document of a failed partition as a task of its own; a document whose task
-    fails again becomes one error record."""
-    futures = [client.submit(run_partition, settings, [item], pure=False) for item in part]
-    out: list[Result] = []
-    for item, future in zip(part, futures, strict=True):
+    def submit(self, items: list[Incoming]) -> Future[list[Result]]:
+        return self.client.submit(run_partition, self.settings, items, pure=False)
+
+    def threads(self) -> int:
+        found: dict[str, int] = self.client.nthreads()  # type: ignore[no-untyped-call]
+        return sum(found.values())
+
+    def finish(self, index: int, part: list[Incoming], future: Future[list[Result]]
+               ) -> list[Result]:
         try:
-            out.extend(future.result())
+            results = self.wait(future)
+        except EngineError:
+            raise
         except Exception as exc:
-            prefix = f"{item.where}: " if item.where else ""
-            why = (WORKER_DIED if isinstance(exc, KilledWorker)
-                   else f"processing failed: {type(exc).__name__}: {exc}")
-            log.warning("document %s failed again: written as an error record", item.doc_id)
-            out.append(Result(id=item.doc_id, error=prefix + why))
-    return out
+            if self.client.status != "running":
+                raise EngineError("lost the connection to the Dask scheduler; the results "
+                                  "written so far are complete: continue with --resume"
+                                  ) from None
+            why = ("its worker process died" if isinstance(exc, KilledWorker)
+                   else f"{type(exc).__name__}: {exc}")
+            log.warning("partition %d failed (%s); retrying its %d documents one by one",
+                        index, why, len(part))
+            results = self.one_by_one(part)
+        if self.partitions_dir is not None:
+            _write_partition(self.partitions_dir / f"part-{index:05d}.jsonl", results)
+        return results
+
+    def one_by_one(self, part: list[Incoming]) -> list[Result]:
+        """Each document of a failed partition as a task of its own; a document whose task
+        fails again becomes one error record."""
+        futures = [self.submit([item]) for item in part]
+        out: list[Result] = []
+        for item, future in zip(part, futures, strict=True):
+            try:
+                out.extend(self.wait(future))
+            except EngineError:
+                raise
+            except Exception as exc:
+                prefix = f"{item.where}: " if item.where else ""
+                why = (WORKER_DIED if isinstance(exc, KilledWorker)
+                       else f"processing failed: {type(exc).__name__}: {exc}")
+                log.warning("document %s failed again: written as an error record",
+                            item.doc_id)
+                out.append(Result(id=item.doc_id, error=prefix + why))
+        return out
+
+    def wait(self, future: Future[list[Result]]) -> list[Result]:
+        """The future's result; meanwhile, watch the workers. A worker whose process dies
+        while its nanny is still starting it is not restarted, so a local cluster can end
+        up with too few workers, or none, and its tasks would wait forever: its workers are
+        then replaced (twice in a row at most). On an existing cluster the run waits for workers to
+        join, saying so, and gives up after NO_WORKERS_LIMIT seconds without any."""
+        short_since: float | None = None
+        while True:
+            try:
+                results: list[Result] = future.result(timeout=POLL_SECONDS)
+                return results
+            except TimeoutError:
+                pass
+            have = self.threads()
+            if have >= (self.n_workers if self.cluster is not None else 1):
+                short_since, self.replaced = None, 0
+                continue
+            now = time.monotonic()
+            short_since = short_since or now
+            waited = now - short_since
+            if self.cluster is None:
+                if waited >= NO_WORKERS_LIMIT:
+                    raise EngineError(f"no Dask worker joined the scheduler for "
+                                      f"{NO_WORKERS_LIMIT:.0f} s; the results written so far "
+                                      "are complete: continue with --resume")
+                if int(waited) % 60 < POLL_SECONDS:
+                    log.warning("no Dask worker is connected; waiting for one")
+            elif waited >= LOCAL_GRACE:
+                if self.replaced >= 2:
+                    raise EngineError("the local Dask cluster keeps losing its workers; the "
+                                      "results written so far are complete: continue with "
+                                      "--resume")
+                log.warning("the local Dask cluster has %d of %d workers; replacing them",
+                            have, self.n_workers)
+                self.cluster.scale(0)  # type: ignore[no-untyped-call]
+                self.cluster.scale(self.n_workers)  # type: ignore[no-untyped-call]
+                self.replaced += 1
+                short_since = None
 
 
 def _write_partition(path: Path, results: list[Result]) -> None:

@@ -199,8 +199,6 @@ def test_dask_engine_gives_the_local_engine_results(tmp_path: Path,
     assert "".join(p.read_text("utf-8") for p in parts) == local
 
 
-@pytest.mark.skip(reason="known hang (issue 8 open): under load the LocalCluster can be left "
-                  "without workers after the injected deaths, and the client waits for them")
 def test_dask_engine_retries_a_dying_worker_and_resumes(tmp_path: Path) -> None:
     """A document that kills its Dask worker every time costs only itself; --resume with
     the Dask engine continues the merged file and numbers new partitions after the old."""
@@ -225,6 +223,46 @@ def test_dask_engine_retries_a_dying_worker_and_resumes(tmp_path: Path) -> None:
     assert [r["id"] for r in read_jsonl(out)] == [d["id"] for d in docs]
     names = sorted(p.name for p in parts.glob("part-*.jsonl"))
     assert names[-1] == f"part-{-(-len(docs) // 8):05d}.jsonl"  # one new partition
+
+
+class _NoWorkers:
+    """A cluster and client whose workers are gone until `scale` is called, and a future
+    that completes only once workers are back: what a Dask cluster looks like when a worker
+    died while its nanny was starting it."""
+
+    status = "running"
+
+    def __init__(self) -> None:
+        self.workers = 0
+        self.scaled: list[int] = []
+
+    def nthreads(self) -> dict[str, int]:
+        return {f"w{i}": 1 for i in range(self.workers)}
+
+    def scale(self, n: int) -> None:
+        self.scaled.append(n)
+        self.workers = n
+
+    def result(self, timeout: float) -> list[str]:
+        if not self.workers:
+            raise TimeoutError
+        return ["done"]
+
+
+def test_a_cluster_without_workers_is_repaired_or_given_up(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import nlp.distributed
+
+    monkeypatch.setattr(nlp.distributed, "POLL_SECONDS", 0.001)
+    monkeypatch.setattr(nlp.distributed, "LOCAL_GRACE", 0.01)
+    monkeypatch.setattr(nlp.distributed, "NO_WORKERS_LIMIT", 0.01)
+    fake = _NoWorkers()
+    local = nlp.distributed._Run(fake, fake, 2, None, None)  # type: ignore[arg-type]
+    assert local.wait(fake) == ["done"]  # type: ignore[arg-type]
+    assert fake.scaled == [0, 2]
+    remote = nlp.distributed._Run(_NoWorkers(), None, 2, None, None)  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="no Dask worker joined"):
+        remote.wait(_NoWorkers())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("args", [
