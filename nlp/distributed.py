@@ -34,6 +34,8 @@ from nlp.extract import (
     Extractor,
     Incoming,
     batched,
+    error_record,
+    failure,
     kill_if_asked,
 )
 from nlp.pipeline import NerOptions
@@ -221,12 +223,10 @@ class _Run:
             except EngineError:
                 raise
             except Exception as exc:
-                prefix = f"{item.where}: " if item.where else ""
-                why = (WORKER_DIED if isinstance(exc, KilledWorker)
-                       else f"processing failed: {type(exc).__name__}: {exc}")
+                why = WORKER_DIED if isinstance(exc, KilledWorker) else failure(exc)
                 log.warning("document %s failed again: written as an error record",
                             item.doc_id)
-                out.append(Result(id=item.doc_id, error=prefix + why))
+                out.append(error_record(item, why))
         return out
 
     def wait(self, future: Future[list[Result]]) -> list[Result]:

@@ -213,7 +213,7 @@ class Extractor:
             with pipeline.memory_zone():
                 return [harvest(pipeline(chunk)) for _, chunk in item.chunks]
         except Exception as exc:
-            return f"processing failed: {type(exc).__name__}: {exc}"
+            return failure(exc)
 
     def postprocess(self, item: Prepared, harvests: list[Harvest]) -> Result:
         entities: list[Entity] = []
@@ -328,9 +328,14 @@ def _printable(doc_id: str) -> str:
     return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _died(item: Incoming) -> Result:
+def error_record(item: Incoming, why: str) -> Result:
+    """The error record of a document that failed after it was read (in a worker)."""
     prefix = f"{item.where}: " if item.where else ""
-    return Result(id=item.doc_id, error=prefix + WORKER_DIED)
+    return Result(id=item.doc_id, error=prefix + why)
+
+
+def failure(exc: BaseException) -> str:
+    return f"processing failed: {type(exc).__name__}: {exc}"
 
 
 class EngineError(RuntimeError):
@@ -435,11 +440,10 @@ class _Workers:
             except BrokenProcessPool:
                 log.warning("document %s killed its worker process again: written as an "
                             "error record", item.doc_id)
-                out.append(_died(item))
+                out.append(error_record(item, WORKER_DIED))
                 self._restart()
             except Exception as exc:
-                out.append(Result(id=item.doc_id,
-                                  error=f"processing failed: {type(exc).__name__}: {exc}"))
+                out.append(error_record(item, failure(exc)))
         return out
 
 

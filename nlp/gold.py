@@ -113,7 +113,8 @@ def document_problems(doc: GoldDocument) -> list[str]:
     return out
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_error(exc: ValidationError) -> str:
+    """The first problems pydantic found, `where: what`, for a person to read."""
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
                      for err in exc.errors()[:3])
 
@@ -132,7 +133,7 @@ def iter_gold(path: Path) -> Iterator[tuple[int, GoldDocument | None, list[str]]
             try:
                 doc = GoldDocument.model_validate(raw)
             except ValidationError as exc:
-                yield number, None, [_describe(exc)]
+                yield number, None, [describe_error(exc)]
                 continue
             yield number, doc, document_problems(doc)
 

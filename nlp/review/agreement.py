@@ -8,22 +8,22 @@ Between annotators, F1 is symmetric; field agreement is over the claims both hav
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 from nlp.evaluate.claims import ClaimScores, evaluate
 from nlp.gold import GoldDocument
-from nlp.review.records import ReviewClaim, to_claim, to_gold
+from nlp.review.records import ReviewClaim, live, to_claim, to_gold
 from nlp.review.store import Store, StoredDocument
-from nlp.schema import Claim, Lang, Result
+from nlp.schema import SUPPORTED_LANGS, Claim, Lang, Result
 
 
 def _gold(doc: StoredDocument, claims: list[ReviewClaim]) -> GoldDocument:
     return GoldDocument(id=doc.id, lang=doc.lang, text=doc.text,
-                        claims=[to_gold(c) for c in claims if c.status != "rejected"])
+                        claims=[to_gold(c) for c in live(claims)])
 
 
 def _result(doc: StoredDocument, claims: list[Claim]) -> Result:
-    lang: Lang = doc.lang if doc.lang in ("en", "ar", "tr", "fa") else "und"  # type: ignore[assignment]
+    lang = cast(Lang, doc.lang if doc.lang in SUPPORTED_LANGS else "und")
     return Result(id=doc.id, lang=lang, claims=claims)
 
 
@@ -47,7 +47,7 @@ def agreement(store: Store) -> dict[str, Any]:
             model += [(_gold(doc, claims), _result(doc, predicted))
                       for claims in readings.values()]
         for a, b in combinations(sorted(readings), 2):
-            theirs = [to_claim(doc.text, c) for c in readings[b] if c.status != "rejected"]
+            theirs = [to_claim(doc.text, c) for c in live(readings[b])]
             between.append((_gold(doc, readings[a]), _result(doc, theirs)))
     return {"annotators": sorted(annotators),
             "model_vs_annotators": _summary(model),

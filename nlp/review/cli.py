@@ -23,6 +23,7 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def add_commands(sub: Any, ner_options: Any) -> None:
+    from nlp.review.export import FORMATS
     from nlp.review.store import DEFAULT_URL
 
     db_help = f"database URL (default: ${DB_ENV} or {DEFAULT_URL}; postgresql://… for a team)"
@@ -46,7 +47,7 @@ def add_commands(sub: Any, ner_options: Any) -> None:
                          "label-studio: tasks with predictions and annotations; prodigy: "
                          "JSONL with character spans. Finished documents only, unless --all.")
     exp.add_argument("--db", default=None, metavar="URL", help=db_help)
-    exp.add_argument("--format", required=True, choices=["gold", "label-studio", "prodigy"])
+    exp.add_argument("--format", required=True, choices=FORMATS)
     exp.add_argument("-o", "--output", type=Path, help="output file (default: standard output)")
     exp.add_argument("--all", action="store_true", help="also documents not marked done")
     exp.set_defaults(run=cmd_export)

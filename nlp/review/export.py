@@ -9,16 +9,16 @@ All offsets are code points into `text`, as in CLAIMS.md.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from nlp import __version__
 from nlp.gold import GoldDocument
-from nlp.review.records import ReviewClaim, from_claim, to_gold
+from nlp.review.records import ReviewClaim, from_claim, live, to_gold
 from nlp.review.store import Store, StoredDocument
 from nlp.schema import SUPPORTED_LANGS, Claim, Span
 
 Format = Literal["gold", "label-studio", "prodigy"]
-FORMATS: tuple[str, ...] = ("gold", "label-studio", "prodigy")
+FORMATS: tuple[str, ...] = get_args(Format)
 LABELS = {"figure": "FIGURE", "victims": "VICTIMS", "actor": "ACTOR", "source": "SOURCE",
           "time": "TIME", "places": "PLACE"}
 
@@ -37,13 +37,9 @@ def export(store: Store, fmt: Format, include_unfinished: bool = False
             yield prodigy_record(doc)
 
 
-def _reviewed(doc: StoredDocument) -> list[ReviewClaim]:
-    return [c for c in doc.claims if c.status != "rejected"]
-
-
 def gold_record(doc: StoredDocument) -> dict[str, Any]:
     gold = GoldDocument(id=doc.id, lang=doc.lang, text=doc.text,
-                        claims=[to_gold(c) for c in _reviewed(doc)], meta=doc.meta)
+                        claims=[to_gold(c) for c in live(doc.claims)], meta=doc.meta)
     record = gold.model_dump()
     if record["meta"] is None:
         del record["meta"]
@@ -98,12 +94,12 @@ def label_studio_task(doc: StoredDocument) -> dict[str, Any]:
                                 "score": min(scores) if scores else None,
                                 "result": _regions(model)}]
     if doc.status == "done":
-        task["annotations"] = [{"result": _regions(_reviewed(doc)), "was_cancelled": False}]
+        task["annotations"] = [{"result": _regions(live(doc.claims)), "was_cancelled": False}]
     return task
 
 
 def prodigy_record(doc: StoredDocument) -> dict[str, Any]:
-    claims = _reviewed(doc)
+    claims = live(doc.claims)
     spans = [{"start": span.start, "end": span.end, "label": label, "text": span.text,
               "claim": n}
              for n, claim in enumerate(claims) for label, _, span in _labelled_spans(claim)]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from nlp.batch import read_inputs
 from nlp.extract import Extractor, Incoming
-from nlp.gold import GoldClaim
+from nlp.gold import GoldClaim, describe_error
 from nlp.langid import detect
 from nlp.review.records import ReviewClaim, from_claim, from_gold
 from nlp.review.store import ReviewError, Store
@@ -48,7 +48,7 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any] | Incoming]
         try:
             record = InputRecord.model_validate(incoming.record)
         except ValidationError as exc:
-            report.errors.append(f"{where}: {_first(exc)}")
+            report.errors.append(f"{where}: {describe_error(exc)}")
             continue
         if store.has(record.id):
             report.skipped.append(record.id)
@@ -76,7 +76,7 @@ def _add(store: Store, report: ImportReport, where: str, record: InputRecord,
         store.add_document(record.id, lang, record.text, claims, meta=record.meta,
                            entities=entities, predictions=predictions)
     except (ValidationError, ReviewError, ValueError) as exc:
-        message = _first(exc) if isinstance(exc, ValidationError) else str(exc)
+        message = describe_error(exc) if isinstance(exc, ValidationError) else str(exc)
         report.errors.append(f"{where}: {record.id}: {message}")
         return
     report.added.append(record.id)
@@ -105,10 +105,4 @@ def _extracted(result: Result) -> Prepared:
     return (result.lang, [from_claim(c) for c in result.claims],
             [e.model_dump() for e in result.entities],
             [c.model_dump() for c in result.claims])
-
-
-def _first(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "record"
-    return f"{where}: {err['msg']}"
 

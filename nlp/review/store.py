@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlp.review.models import Annotator, Change, ClaimRow, Document, Submission, utcnow
-from nlp.review.records import ReviewClaim, problems
+from nlp.review.records import ReviewClaim, live, problems
 
 DEFAULT_URL = "sqlite:///claims-review.sqlite3"
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
@@ -209,8 +209,7 @@ class Store:
             query = query.where(Document.status == status)
         with self.session() as s:
             for doc in s.scalars(query):
-                yield StoredDocument(doc.id, doc.lang, doc.text, doc.meta, doc.status,
-                                     [_claim(row) for row in doc.claims], doc.predictions)
+                yield _stored(doc)
 
     def submissions(self) -> Iterator[tuple[StoredDocument, dict[str, list[ReviewClaim]]]]:
         """Each finished document with every annotator's latest claims for it."""
@@ -219,11 +218,9 @@ class Store:
             for sub in s.scalars(select(Submission).order_by(Submission.id)):
                 latest.setdefault(sub.document_id, {})[sub.annotator] = sub.claims
             for doc_id, by_annotator in sorted(latest.items()):
-                doc = _document(s, doc_id)
-                stored = StoredDocument(doc.id, doc.lang, doc.text, doc.meta, doc.status,
-                                        [_claim(r) for r in doc.claims], doc.predictions)
-                yield stored, {name: [ReviewClaim.model_validate(c) for c in claims]
-                               for name, claims in by_annotator.items()}
+                readings = {name: [ReviewClaim.model_validate(c) for c in claims]
+                            for name, claims in by_annotator.items()}
+                yield _stored(_document(s, doc_id)), readings
 
     # -- saving ------------------------------------------------------------------------
     def save(self, doc_id: str, version: int, claims: list[ReviewClaim], annotator: str,
@@ -255,8 +252,7 @@ class Store:
                              before={"status": old_status}, after={"status": status}))
             if status == "done":
                 s.add(Submission(document_id=doc_id, annotator=annotator,
-                                 claims=[c.model_dump() for c in claims
-                                         if c.status != "rejected"]))
+                                 claims=[c.model_dump() for c in live(claims)]))
         return self.get(doc_id)
 
     @staticmethod
@@ -335,6 +331,11 @@ def _conflict(doc: Document, version: int) -> str:
     return (f"conflict: {who} saved this document at {when} since you opened it "
             f"(you had version {version}, it is now {doc.version}). Reload to see their "
             "changes; yours were not saved.")
+
+
+def _stored(doc: Document) -> StoredDocument:
+    return StoredDocument(doc.id, doc.lang, doc.text, doc.meta, doc.status,
+                          [_claim(row) for row in doc.claims], doc.predictions)
 
 
 def _data(claim: ReviewClaim) -> dict[str, Any]:
