@@ -20,7 +20,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from nlp.review.models import Annotator, Change, ClaimRow, Document, Submission, utcnow
 from nlp.review.records import ReviewClaim, live, problems
@@ -204,7 +204,7 @@ class Store:
 
     def documents(self, status: str | None = None) -> Iterator[StoredDocument]:
         """Every document (in id order) with its current claims, for export."""
-        query = select(Document).order_by(Document.id)
+        query = select(Document).options(selectinload(Document.claims)).order_by(Document.id)
         if status:
             query = query.where(Document.status == status)
         with self.session() as s:
