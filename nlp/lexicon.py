@@ -20,6 +20,8 @@ from spacy.tokens import Doc, Token
 from nlp.normalize import get_normalizer
 from nlp.resources import language_data
 
+_NO_KINDS: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True)
 class _Pattern:
@@ -81,19 +83,36 @@ class Lexicon:
             self._words[kind], self._stems[kind] = words, stems
         self._stem_lengths = {kind: sorted({len(st) for st in stems})
                               for kind, stems in self._stems.items()}
-        # phrases by their first token: whole words in a dict, stems in a list
+        # phrases by their first token: whole words by the word, stems by the stem (looked
+        # up with each prefix length a stem has; numbered to keep the lexicon's order)
         self._phrases: dict[str, tuple[dict[str, list[tuple[str, tuple[_Pattern, ...]]]],
-                                       list[tuple[str, tuple[_Pattern, ...]]]]] = {}
+                                       dict[str, list[tuple[int, str, tuple[_Pattern, ...]]]],
+                                       list[int]]] = {}
         for kind, entries in self._kinds.items():
             by_word: dict[str, list[tuple[str, tuple[_Pattern, ...]]]] = {}
-            by_stem: list[tuple[str, tuple[_Pattern, ...]]] = []
+            by_stem: dict[str, list[tuple[int, str, tuple[_Pattern, ...]]]] = {}
+            order = 0
             for entry in entries:
                 for phrase in entry.phrases:
                     if phrase[0].stem:
-                        by_stem.append((entry.label, phrase))
+                        by_stem.setdefault(phrase[0].text, []).append((order, entry.label, phrase))
+                        order += 1
                     else:
                         by_word.setdefault(phrase[0].text, []).append((entry.label, phrase))
-            self._phrases[kind] = (by_word, by_stem)
+            self._phrases[kind] = (by_word, by_stem, sorted({len(st) for st in by_stem}))
+        # every kind a token could start a cue of, by whole word and by stem: most tokens
+        # start none, and scanning skips them without trying each kind
+        kinds_by_word: dict[str, set[str]] = {}
+        kinds_by_stem: dict[str, set[str]] = {}
+        for kind in self._kinds:
+            by_word, by_stem, _ = self._phrases[kind]
+            for w in (*self._words[kind], *by_word):
+                kinds_by_word.setdefault(w, set()).add(kind)
+            for st in (*self._stems[kind], *by_stem):
+                kinds_by_stem.setdefault(st, set()).add(kind)
+        self._kinds_by_word = {w: frozenset(k) for w, k in kinds_by_word.items()}
+        self._kinds_by_stem = {st: frozenset(k) for st, k in kinds_by_stem.items()}
+        self._any_stem_lengths = sorted({len(st) for st in self._kinds_by_stem})
 
     def _entry(self, label: str, spec: dict[str, list[str]]) -> _Entry:
         norm = self._normalize
@@ -143,18 +162,38 @@ class Lexicon:
     def scan_many(self, doc: Doc, kinds: tuple[str, ...]) -> dict[str, list[Cue]]:
         """`scan` for several kinds, reading each token's forms once."""
         forms = [self.forms(t) for t in doc]
-        return {kind: self._scan(forms, kind) for kind in kinds}
+        starts = [self._starting_kinds(f) for f in forms]
+        return {kind: self._scan(forms, kind, starts) for kind in kinds}
 
-    def _scan(self, forms: list[list[str]], kind: str) -> list[Cue]:
+    def _starting_kinds(self, forms: list[str]) -> frozenset[str]:
+        kinds: frozenset[str] = _NO_KINDS
+        by_word, by_stem = self._kinds_by_word, self._kinds_by_stem
+        for form in forms:
+            if form in by_word:
+                kinds = kinds | by_word[form]
+            for length in self._any_stem_lengths:
+                if length > len(form):
+                    break
+                if form[:length] in by_stem:
+                    kinds = kinds | by_stem[form[:length]]
+        return kinds
+
+    def _scan(self, forms: list[list[str]], kind: str, starts: list[frozenset[str]]) -> list[Cue]:
         if kind not in self._kinds:
             return []
-        by_word, by_stem = self._phrases[kind]
+        by_word, by_stem, stem_lengths = self._phrases[kind]
         cues: list[Cue] = []
         i = 0
         while i < len(forms):
+            if kind not in starts[i]:
+                i += 1
+                continue
             best: Cue | None = None
             candidates = [c for f in forms[i] for c in by_word.get(f, ())]
-            candidates += [c for c in by_stem if c[1][0].matches(forms[i])]
+            if by_stem:  # each stem phrase once, in lexicon order, whichever form matched
+                stemmed = {n: (label, phrase) for f in forms[i] for length in stem_lengths
+                           if length <= len(f) for n, label, phrase in by_stem.get(f[:length], ())}
+                candidates += [stemmed[n] for n in sorted(stemmed)]
             for label, phrase in candidates:
                 end = i + len(phrase)
                 if end <= len(forms) and (best is None or end > best.end) and all(

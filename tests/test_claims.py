@@ -112,6 +112,24 @@ def test_numbers_that_count_no_casualties_are_no_claims(extractor: Extractor, la
         assert claims == []
 
 
+@pytest.mark.parametrize(("lang", "text", "expected"), [
+    ("en", "It took 130 firefighters seven hours to bring the blaze under control, and no "
+           "injuries were reported.", []),
+    ("en", "Police arrested 12 people at the rally, but nobody was hurt.", [(12, "detained")]),
+    ("ar", "وعمل 130 عنصراً من الدفاع المدني على إخماد الحريق دون وقوع إصابات.", []),
+    ("ar", "وأصيب 3 عناصر من الدفاع المدني أثناء إخماد الحريق.", [(3, "injured")]),
+    ("tr", "Yangına 130 itfaiyeci müdahale etti, can kaybı yaşanmadı.", []),
+    ("tr", "Yangına 130 itfaiye eri müdahale etti, kimse yaralanmadı.", []),
+    ("tr", "Yangında 3 itfaiye eri yaralandı.", [(3, "injured")]),
+    ("fa", "۱۳۰ آتش‌نشان برای مهار آتش اعزام شدند و کسی زخمی نشد.", []),
+    ("fa", "۱۳۰ آتش‌نشان در مهار آتش شرکت کردند و این حادثه بدون تلفات بود.", []),
+    ("fa", "۳ آتش‌نشان در مهار آتش زخمی شدند.", [(3, "injured")]),
+])
+def test_a_denied_trigger_counts_no_one(extractor: Extractor, lang: str, text: str,
+                                        expected: list[tuple[int, str]]) -> None:
+    assert summary(claims_of(extractor, text, lang)) == expected
+
+
 @pytest.mark.parametrize(("lang", "text", "source"), [
     ("en", "At least 30 civilians were killed in Idlib, the Syrian Observatory said.",
      "the Syrian Observatory"),

@@ -21,18 +21,13 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import ROOT, read_jsonl, run_claims, write_jsonl
+from conftest import ROOT, read_jsonl, run_claims, scaled, write_jsonl
 
 import nlp.extract
 from nlp.batch import UsageError, expand_inputs, read_inputs
 from nlp.extract import KILL_WORKER_ENV, PIPE_CHARS, WORKER_DIED, EngineError, Extractor
 
-SCALE = float(os.environ.get("CLAIMS_SCALE", "1"))
 SAMPLE = ROOT / "corpora" / "sample"
-
-
-def scaled(n: int) -> int:
-    return max(1, round(n * SCALE))
 
 
 def turkish(n: int) -> list[dict[str, Any]]:

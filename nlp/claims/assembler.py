@@ -33,7 +33,7 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time")
+          "not_actor", "time", "negation")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
@@ -129,8 +129,8 @@ class ClaimAssembler:
                    if (span := doc.char_span(f.start, f.end, alignment_mode="expand"))
                    is not None]
         cues = self.lex.scan_many(doc, _KINDS)
-        cues["triggers"] = sorted(cues["triggers"] + cues.pop("counted_triggers"),
-                                  key=lambda c: c.start)
+        cues["triggers"] = _negated(sorted(cues["triggers"] + cues.pop("counted_triggers"),
+                                           key=lambda c: c.start), cues.pop("negation"))
         cues["dates"] = [Cue("time", "date", s.start, s.end) for f in doc._.figures or []
                          if f.kind in ("date", "year")
                          if (s := doc.char_span(f.start, f.end, alignment_mode="expand"))
@@ -351,7 +351,7 @@ class ClaimAssembler:
         head = token.head
         if token.dep_ not in ("nummod", "quantmod") or head.i <= token.i \
                 or head.pos_ not in ("NOUN", "PROPN") \
-                or any(t.is_punct for t in doc[token.i + 1 : head.i]):
+                or any(doc[k].is_punct for k in range(token.i + 1, head.i)):
             return True
         hits = info.victims + info.triggers
         return any(c.start <= head.i < c.end for c in hits) or head.ent_type_ in ("NORP", "MISC") \
@@ -521,6 +521,16 @@ def _open_bracket(doc: Doc, start: int, end: int) -> int | None:
 
 def _figure_tokens(info: _Sentence) -> set[int]:
     return {i for f in info.figures for i in range(f.span.start, f.span.end)}
+
+
+def _negated(triggers: list[Cue], negations: list[Cue]) -> list[Cue]:
+    """Triggers with a negation next to them take figures out instead of counting them:
+    "130 firefighters … no injuries were reported", "دون وقوع إصابات", "can kaybı
+    yaşanmadı", "کسی کشته نشد". One token may stand between ("no serious injuries")."""
+    before = {c.end + gap for c in negations if c.label == "before" for gap in (0, 1)}
+    after = {c.start - gap for c in negations if c.label == "after" for gap in (0, 1)}
+    return [Cue(t.kind, NONE, t.start, t.end) if t.start in before or t.end in after else t
+            for t in triggers]
 
 
 def _within(cues: list[Cue], starts: list[int], sent: Span) -> list[Cue]:
