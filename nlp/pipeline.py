@@ -32,6 +32,7 @@ from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
 BACKENDS = ("spacy", "transformers")
+_BRACKET_EMOTICON = re.compile(r"[()\[\]]+[:;]+|[:;]+[()\[\]]+")
 _DECIMAL = re.compile(r"^[0-9٠-٩۰-۹]+(?:[.,٫٬:/][0-9٠-٩۰-۹]+)+$")
 
 
@@ -106,4 +107,10 @@ def get_pipeline(lang: str, ner: NerOptions | None = None, scorer: bool = True) 
     if extra:  # e.g. Arabic punctuation after a diacritic: شخصاً.
         suffixes = [*pipeline.Defaults.suffixes, *extra]  # type: ignore[misc]
         tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+    # spaCy keeps emoticons such as "):" whole; in news that is a bracket closing before a
+    # colon: "هيئة الكوارث (آفاد): 1014 قتيلا", "(SOHR): 12 killed"
+    rules = tokenizer.rules or {}
+    if any(_BRACKET_EMOTICON.fullmatch(text) for text in rules):
+        tokenizer.rules = {text: tokens for text, tokens in rules.items()
+                           if not _BRACKET_EMOTICON.fullmatch(text)}
     return pipeline

@@ -141,6 +141,15 @@ def test_a_denied_trigger_counts_no_one(extractor: Extractor, lang: str, text: s
     ("ar", "قتل 30 مدنيا في إدلب وفقا لوزارة الصحة.", "وزارة الصحة"),
     ("tr", "Sağlık Bakanlığına göre 30 kişi hayatını kaybetti.", "Sağlık Bakanlığına"),
     ("fa", "به گزارش ایرنا، ۳۰ نفر کشته شدند.", "ایرنا"),
+    # headline tags: a name or a reporter word before the colon; a place or a phrase is none
+    ("en", "Health ministry: 30 killed in overnight strikes", "Health ministry"),
+    ("en", "Syria: 30 civilians killed in Idlib", None),
+    ("ar", "06:30 - هيئة الكوارث والطوارئ التركية (آفاد): 30 قتيلا في هطاي",
+     "هيئة الكوارث والطوارئ التركية (آفاد)"),
+    ("ar", "محافظ البحر الأحمر: وفاة 30 شخصا جراء السيول", "محافظ البحر الأحمر"),
+    ("tr", "SON DAKİKA | Ankara Valiliği: 30 şüpheli yakalandı", "Ankara Valiliği"),
+    ("tr", "Ege'de göçmen faciası: 30 kişi hayatını kaybetti", None),
+    ("fa", "سخنگوی پلیس: ۳۰ نفر بازداشت شدند", "سخنگوی پلیس"),
 ])
 def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang: str, text: str,
                                                       source: str | None) -> None:
@@ -150,7 +159,7 @@ def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang
     if source is None:
         assert found is None
     else:
-        assert found is not None and (source in found or found in source)
+        assert found is not None and (source in found or found in source), found
 
 
 def test_actor_places_and_time(extractor: Extractor) -> None:

@@ -33,7 +33,7 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time", "negation")
+          "not_actor", "time", "negation", "reporters")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
@@ -479,7 +479,7 @@ class ClaimAssembler:
                    for i in range(f.span.start, f.span.end)}
         blocked |= {i for c in info.triggers for i in range(c.start, c.end)}
         sources = {id(d): self.roles.source(info.span, info.cues["source"],
-                                            d.figure_token, blocked)
+                                            d.figure_token, blocked, info.cues["reporters"])
                    for d in drafts}
         for source in sources.values():
             if source is not None:

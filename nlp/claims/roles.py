@@ -24,6 +24,9 @@ _OPENING_QUOTES = ("«", "“", '"', "‘", "'")
 _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 
 
+_HEADLINE_TOKENS = 14  # how far into a line a reporter's colon may stand
+
+
 @dataclass(frozen=True)
 class TokenSpan:
     start: int  # token indices, end exclusive
@@ -111,8 +114,8 @@ class RoleFinder:
                    for k in range(start, end))
 
     # -- roles -----------------------------------------------------------------------------
-    def source(self, sent: Span, cues: list[Cue], figure: int,
-               blocked: set[int]) -> TokenSpan | None:
+    def source(self, sent: Span, cues: list[Cue], figure: int, blocked: set[int],
+               reporters: list[Cue]) -> TokenSpan | None:
         """The reporter of a figure: from the marker nearest to it that yields a phrase."""
         for cue in sorted(cues, key=lambda c: abs(c.start - figure)):
             span: TokenSpan | None = None
@@ -126,20 +129,33 @@ class RoleFinder:
                 span = self._verb_subject(sent, cue, blocked)
             if span is not None:
                 return span
-        return self._headline_tag(sent)
+        return self._headline_tag(sent, reporters)
 
-    def _headline_tag(self, sent: Span) -> TokenSpan | None:
+    def _headline_tag(self, sent: Span, reporters: list[Cue]) -> TokenSpan | None:
         """A reporter heading the line before a colon: "SOHR: 12 killed in Idlib",
-        "09.30 | AFAD: ...", "هرانا: دست‌کم ۹ زندانی ..." (a name ending there, not a place
-        or a phrase: "Syria: 12 killed", "Ege'de göçmen faciası: ...")."""
+        "09.30 | AFAD: ...", "هرانا: دست‌کم ۹ زندانی ...", "المرصد: مقتل 9", "محافظ البحر
+        الأحمر: وفاة شخصين", "هيئة الكوارث (آفاد): 1014 قتيلا". The phrase must name an
+        organisation or person (its last word, or the one before a closing bracket) or hold
+        a reporter word (ministry, sources, governor); "Syria: 12 killed" (a place) and
+        "Ege'de göçmen faciası: ..." (a phrase) are none."""
         doc = sent.doc
         start = sent.start
-        for k in range(sent.start, min(sent.end, sent.start + 8)):
+        for k in range(sent.start, min(sent.end, sent.start + _HEADLINE_TOKENS)):
             if _dash(doc, k):
                 start = k + 1
             elif doc[k].text == ":":
-                if k > start and doc[k - 1].ent_type_ in ("ORG", "PER") and not any(
-                        doc[j].like_num or doc[j].ent_type_ == "LOC" for j in range(start, k)):
+                if k > start and doc[k - 1].like_num and k + 1 < sent.end \
+                        and doc[k + 1].like_num and not doc[k].whitespace_:
+                    continue  # a clock time: 06:30
+                if k == start or any(doc[j].like_num for j in range(start, k)):
+                    return None
+                last = k - 1
+                if doc[last].text == ")":
+                    last = next((j - 1 for j in range(k - 2, start, -1) if doc[j].text == "("),
+                                last)
+                named = doc[last].ent_type_ in ("ORG", "PER") \
+                    and not any(doc[j].ent_type_ == "LOC" for j in range(start, k))
+                if named or any(start <= c.start and c.end <= k for c in reporters):
                     return TokenSpan(start, k)
                 return None
         return None
