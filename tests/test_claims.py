@@ -130,6 +130,18 @@ def test_a_denied_trigger_counts_no_one(extractor: Extractor, lang: str, text: s
     assert summary(claims_of(extractor, text, lang)) == expected
 
 
+@pytest.mark.parametrize(("lang", "text", "victims"), [
+    ("en", "Police detained 40 people; 3 of the detainees are women.", ["people", "women"]),
+    ("en", "All 33 attackers were dead by evening.", ["attackers"]),
+    ("fa", "به گفته سخنگوی ارتش، ۳۳ نفر از گروگان‌ها کودک هستند.", ["کودک"]),
+    ("fa", "۷ نفر جان باختند که ۴ نفر از آنان کوهنورد بودند.", ["نفر", "کوهنورد"]),
+])
+def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, text: str,
+                                               victims: list[str]) -> None:
+    claims = claims_of(extractor, text, lang)
+    assert [c.victims.text if c.victims else None for c in claims] == victims
+
+
 @pytest.mark.parametrize(("lang", "text", "source"), [
     ("en", "At least 30 civilians were killed in Idlib, the Syrian Observatory said.",
      "the Syrian Observatory"),

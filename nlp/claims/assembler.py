@@ -33,10 +33,12 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time", "negation", "reporters")
+          "not_actor", "time", "negation", "reporters", "copula")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
+UNSPECIFIED = "unspecified"  # the victims type of words that say nothing of who: people, نفر
+_PREDICATE_REACH = 6  # tokens after a figure where its clause's predicate may stand
 _TAKEN = 3.0  # penalty for a trigger that stands right after another count
 
 
@@ -205,7 +207,7 @@ class ClaimAssembler:
         if found is not None:
             return _Decision(found.cue.label, "trigger", found)
         victims = self._victims(info, n)
-        named = victims is not None and victims.label != "unspecified"
+        named = victims is not None and victims.label != UNSPECIFIED
         if previous and not info.triggers and (named or info.cues["subset"]):
             # "Twelve people died. Among them were 5 children." / "58 of them were women";
             # not "The figure given on Tuesday was 3,488 people"
@@ -456,13 +458,29 @@ class ClaimAssembler:
         next_fig = min((f.span.start for f in info.figures if f.span.start >= fig.end),
                        default=info.span.end)
         limit = min(next_fig, fig.end + self.victims_window)
-        for cue in info.victims:
-            if fig.start <= cue.start < limit:
-                return _mention(doc, cue.start, cue.end, cue.label)
+        near = next((c for c in info.victims if fig.start <= c.start < limit), None)
+        if near is None or near.label == UNSPECIFIED:  # "3 of the detainees are women"
+            predicate = self._predicate_victims(info, fig.end, next_fig)
+            if predicate is not None and predicate.label != UNSPECIFIED:
+                near = predicate
+        if near is not None:
+            return _mention(doc, near.start, near.end, near.label)
         for cue in info.victims:  # the noun before its number: مواطنين اثنين
             if cue.end == fig.start:
                 return _mention(doc, cue.start, cue.end, cue.label)
         return None
+
+    def _predicate_victims(self, info: _Sentence, start: int, stop: int) -> Cue | None:
+        """A victims word that is the predicate of the figure's clause: "3 of the detainees
+        are women", "۳۳ نفر از گروگان‌ها کودک هستند" (the copula, from the lexicon, stands
+        right before or after it; no punctuation between the figure and it)."""
+        doc = info.span.doc
+        stop = min(stop, start + _PREDICATE_REACH)
+        before = {c.end for c in info.cues["copula"] if c.label == "before"}
+        after = {c.start for c in info.cues["copula"] if c.label == "after"}
+        return next((cue for cue in info.victims
+                     if start <= cue.start < stop and (cue.start in before or cue.end in after)
+                     and not any(doc[k].is_punct for k in range(start, cue.start))), None)
 
     def _time_phrase(self, info: _Sentence, cue: Cue, blocked: set[int]) -> Cue:
         """A `lead` time cue opens a phrase ("since the protests began", "in the past three
