@@ -53,6 +53,9 @@ def summary(claims: list[Claim]) -> list[tuple[int | None, str]]:
      [(52, "detained"), (3, "abducted")]),
     ("en", "The flood displaced 4,000 people; 1,200 of them fled to Mosul.",
      [(4000, "displaced"), (1200, "displaced")]),
+    # a modal of uncertainty about what has happened is a claim; a plan is not (below)
+    ("en", "As many as seven people may still be missing after the boat sank.",
+     [(7, "missing")]),
     ("ar", "قتل 12 شخصا وأصيب 40 آخرون في قصف على إدلب.", [(12, "killed"), (40, "injured")]),
     ("ar", "اعتقلت قوات الأمن 25 متظاهرا في بغداد.", [(25, "detained")]),
     ("tr", "Depremde 12 kişi hayatını kaybetti, 40 kişi yaralandı.",

@@ -292,7 +292,8 @@ class ClaimAssembler:
         fig = info.figures[n].span
         reach = min(trigger.start, fig.start) - 3 if fig.start < trigger.start \
             else trigger.start - 3
-        return any(reach <= c.start and c.end <= trigger.start for c in info.cues["modal"])
+        return any(reach <= c.start and c.end <= trigger.start for c in info.cues["modal"]
+                   if c.label == "modal")  # not "epistemic": "may still be missing"
 
     def _listed(self, info: _Sentence, m: int, n: int) -> bool:
         """Whether figures m < n stand in one list: close, no trigger or clause end between."""
