@@ -53,6 +53,10 @@ def summary(claims: list[Claim]) -> list[tuple[int | None, str]]:
      [(52, "detained"), (3, "abducted")]),
     ("en", "The flood displaced 4,000 people; 1,200 of them fled to Mosul.",
      [(4000, "displaced"), (1200, "displaced")]),
+    ("en", "The ministry said 3,412 people have been killed, of whom 1,230 were children and "
+           "910 were women.", [(3412, "killed"), (1230, "killed"), (910, "killed")]),
+    ("en", "Iran executed 842 people, among them 31 women and four people who were under 18.",
+     [(842, "killed"), (31, "killed"), (4, "killed")]),
     # a modal of uncertainty about what has happened is a claim; a plan is not (below)
     ("en", "As many as seven people may still be missing after the boat sank.",
      [(7, "missing")]),

@@ -296,13 +296,18 @@ class ClaimAssembler:
                    if c.label == "modal")  # not "epistemic": "may still be missing"
 
     def _listed(self, info: _Sentence, m: int, n: int) -> bool:
-        """Whether figures m < n stand in one list: close, no trigger or clause end between."""
+        """Whether figures m < n stand in one list: close, no trigger or clause end between,
+        no verb but a copula ("of whom 1,230 were children and 910 were women")."""
         doc = info.span.doc
         gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
+        named = {c.start for c in info.victims}  # a copula before its victims word
+        copulas = {i for c in info.cues["copula"] if c.end in named
+                   for i in range(c.start, c.end)}
         return (gap_end - gap_start <= 6
                 and not any(gap_start <= c.start < gap_end
                             for c in info.triggers + info.cues["source"])
-                and not any(t.text in _CLAUSE_ENDS or t.pos_ in ("VERB", "AUX")
+                and not any(t.text in _CLAUSE_ENDS
+                            or (t.pos_ in ("VERB", "AUX") and t.i not in copulas)
                             for t in doc[gap_start:gap_end]))
 
     def _counts_people(self, info: _Sentence, fig: _Figure) -> bool:
