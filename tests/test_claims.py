@@ -57,6 +57,10 @@ def summary(claims: list[Claim]) -> list[tuple[int | None, str]]:
            "910 were women.", [(3412, "killed"), (1230, "killed"), (910, "killed")]),
     ("en", "Iran executed 842 people, among them 31 women and four people who were under 18.",
      [(842, "killed"), (31, "killed"), (4, "killed")]),
+    ("en", "SNHR documented at least 214 cases of arbitrary arrest in March.",
+     [(214, "detained")]),
+    ("en", "A total of 1,216 cholera cases and 37 deaths have been recorded.", [(37, "killed")]),
+    ("fa", "ایالت کسلا با ۱۴۹ مورد مرگ بیشترین آمار را داشته است.", [(149, "killed")]),
     # a modal of uncertainty about what has happened is a claim; a plan is not (below)
     ("en", "As many as seven people may still be missing after the boat sank.",
      [(7, "missing")]),

@@ -33,12 +33,13 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time", "negation", "reporters", "copula")
+          "not_actor", "time", "negation", "reporters", "copula", "units")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
 UNSPECIFIED = "unspecified"  # the victims type of words that say nothing of who: people, نفر
 _PREDICATE_REACH = 6  # tokens after a figure where its clause's predicate may stand
+_UNIT_REACH = 3  # "cases of arbitrary arrest": words from a unit word to its event
 _TAKEN = 3.0  # penalty for a trigger that stands right after another count
 
 
@@ -333,6 +334,8 @@ class ClaimAssembler:
                 return False  # aged 12; page 4; up from an initial count of 18
         if fig.match.value == 1 and any(c.end == start for c in info.cues["one_before"]):
             return False  # "the last one"
+        if self._cases_of_event(info, end):
+            return True
         if self.parse_counted_noun and not self._person_noun(info, fig):
             return False
         victims_after = [c for c in info.victims if start <= c.start < end + 2]
@@ -341,6 +344,21 @@ class ClaimAssembler:
                     and (cue.start == end or not self._separates(info, end)):
                 return False  # 14 strikes, 12 air strikes; not نزوح الآلاف في هجوم
         return True
+
+    def _cases_of_event(self, info: _Sentence, end: int) -> bool:
+        """'214 cases of arbitrary arrest': a unit word (cases, incidents) right after the
+        figure, then within a few words, no punctuation or number between, a trigger: the
+        figure counts the people the trigger names ('300 cholera cases and 12 deaths': the
+        cases count no one)."""
+        doc = info.span.doc
+        for unit in info.cues["units"]:
+            if end <= unit.start < end + 2:
+                reach = unit.end + _UNIT_REACH
+                return any(unit.end <= c.start <= reach and c.label != NONE
+                           and not any(doc[k].is_punct or doc[k].like_num
+                                       for k in range(unit.end, c.start))
+                           for c in info.triggers)
+        return False
 
     def _separates(self, info: _Sentence, i: int) -> bool:
         """Whether token i keeps a figure from the noun after it: punctuation, a preposition
