@@ -209,9 +209,11 @@ class ClaimAssembler:
             return _Decision(found.cue.label, "trigger", found)
         victims = self._victims(info, n)
         named = victims is not None and victims.label != UNSPECIFIED
-        if previous and not info.triggers and (named or info.cues["subset"]):
+        if previous and not info.triggers and (info.cues["subset"] or (
+                named and not any(t.pos_ == "VERB" for t in info.span))):
             # "Twelve people died. Among them were 5 children." / "58 of them were women";
-            # not "The figure given on Tuesday was 3,488 people"
+            # not "The figure given on Tuesday was 3,488 people", nor a sentence with a
+            # verb of its own ("120 rescuers were working", "1,289 patients were admitted")
             return _Decision(previous[-1].category, "previous", None)
         return None
 

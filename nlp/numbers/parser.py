@@ -283,6 +283,8 @@ def parse_core(lex: NumberLexicon, toks: list[Tok], i: int, whole: bool) -> Core
             after_connector, connector_at = True, j
             j += 1
             continue
+        if state.last_role == "digits" and tok.text in lex.weak:
+            break  # "7:30 a.m.": digits and a weak word ("a", "bir") never make one number
         words = lex.segments(tok.text)
         suffixed = False
         if words is None:
