@@ -116,7 +116,10 @@ class RoleFinder:
     # -- roles -----------------------------------------------------------------------------
     def source(self, sent: Span, cues: list[Cue], figure: int, blocked: set[int],
                reporters: list[Cue]) -> TokenSpan | None:
-        """The reporter of a figure: from the marker nearest to it that yields a phrase."""
+        """The reporter of a figure: from the marker nearest to it that yields a phrase; a
+        place alone ("Spain recorded 1,180 deaths, the institute said") only when no other
+        marker names a reporter."""
+        place: TokenSpan | None = None
         for cue in sorted(cues, key=lambda c: abs(c.start - figure)):
             span: TokenSpan | None = None
             if cue.label == "after":
@@ -127,9 +130,11 @@ class RoleFinder:
                 span = self._tag(sent, cue.end)
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked)
-            if span is not None:
+            if span is not None and _only_place(sent.doc, span):
+                place = place or span
+            elif span is not None:
                 return span
-        return self._headline_tag(sent, reporters)
+        return place or self._headline_tag(sent, reporters)
 
     def _headline_tag(self, sent: Span, reporters: list[Cue]) -> TokenSpan | None:
         """A reporter heading the line before a colon: "SOHR: 12 killed in Idlib",
@@ -248,6 +253,10 @@ def parsed(doc: Doc) -> bool:
     if known is None:
         known = doc.user_data["claims_parsed"] = doc.has_annotation("DEP")
     return bool(known)
+
+
+def _only_place(doc: Doc, span: TokenSpan) -> bool:
+    return all(doc[k].ent_type_ == "LOC" or doc[k].is_punct for k in range(span.start, span.end))
 
 
 def _dash(doc: Doc, k: int) -> bool:
