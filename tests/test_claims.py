@@ -65,6 +65,9 @@ def summary(claims: list[Claim]) -> list[tuple[int | None, str]]:
     ("en", "Rescuers were searching for 12 tourists swept away by the river.", [(12, "missing")]),
     ("en", "Five miners died on Monday. The minister said 120 rescuers were working in shifts.",
      [(5, "killed")]),
+    ("ar", "وأفاد مصدر طبي بأن اثنين من الجرحى توفيا متأثرين بإصابتهما.", [(2, "killed")]),
+    ("ar", "ارتفاع حصيلة الشهداء إلى 35173 والإصابات إلى 79061.",
+     [(35173, "killed"), (79061, "injured")]),
     # a modal of uncertainty about what has happened is a claim; a plan is not (below)
     ("en", "As many as seven people may still be missing after the boat sank.",
      [(7, "missing")]),

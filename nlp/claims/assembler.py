@@ -33,13 +33,14 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time", "negation", "reporters", "copula", "units")
+          "not_actor", "time", "negation", "reporters", "copula", "units", "partitive")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
 UNSPECIFIED = "unspecified"  # the victims type of words that say nothing of who: people, نفر
 _PREDICATE_REACH = 6  # tokens after a figure where its clause's predicate may stand
 _UNIT_REACH = 3  # "cases of arbitrary arrest": words from a unit word to its event
+_PARTITIVE = 2.5  # penalty for a trigger noun after "of (the)" right after the figure
 _TAKEN = 3.0  # penalty for a trigger that stands right after another count
 
 
@@ -416,6 +417,7 @@ class ClaimAssembler:
                   if i != n and info.people[i] and not (i > n and self._marked_subset(info, i))]
         scored: list[tuple[float, Cue]] = []
         governor = self._governor(info, fig)
+        partitive = {c.end for c in info.cues["partitive"] if c.start == fig.span.end}
         for cue in info.triggers:
             if cue is governor:
                 distance = 1.0  # the parse links them: "21 hostages ... had been killed"
@@ -427,6 +429,11 @@ class ClaimAssembler:
                     distance += self.off_side_penalty
                 if any(fig.span.end <= o.start and o.end <= cue.start for o in others):
                     continue  # a trigger past another count is that count's
+                if self.trigger_side == "before" and cue.start > fig.span.end and any(
+                        0 <= o.start - cue.end <= 2 for o in others if o.start > fig.span.end):
+                    distance += _TAKEN  # "35173 والإصابات إلى 79061": the next count's
+                if partitive and cue.start in partitive:
+                    distance += _PARTITIVE  # "اثنين من الجرحى توفيا": the group, not the event
             elif cue.end <= fig.span.start:
                 distance = fig.span.start - cue.end + 1
                 if self.trigger_side == "after":
