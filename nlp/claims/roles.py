@@ -130,6 +130,9 @@ class RoleFinder:
                 span = self._tag(sent, cue.end)
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked)
+            if span is not None and cue.label == "verb" and span.start >= cue.end \
+                    and self.lex.lookup("boundaries", sent.doc[span.start]):
+                span = None  # "وأضاف أن جهاز …": the verb's clause, not its subject
             if span is not None and _only_place(sent.doc, span):
                 place = place or span
             elif span is not None:
