@@ -110,7 +110,8 @@ def get_pipeline(lang: str, ner: NerOptions | None = None, scorer: bool = True) 
     # spaCy keeps emoticons such as "):" whole; in news that is a bracket closing before a
     # colon: "هيئة الكوارث (آفاد): 1014 قتيلا", "(SOHR): 12 killed"
     rules = tokenizer.rules or {}
-    if any(_BRACKET_EMOTICON.fullmatch(text) for text in rules):
-        tokenizer.rules = {text: tokens for text, tokens in rules.items()
-                           if not _BRACKET_EMOTICON.fullmatch(text)}
+    kept = {text: tokens for text, tokens in rules.items()
+            if not _BRACKET_EMOTICON.fullmatch(text)}
+    if len(kept) < len(rules):
+        tokenizer.rules = kept
     return pipeline

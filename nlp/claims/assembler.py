@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -112,6 +113,15 @@ class _Sentence:
     @property
     def victims(self) -> list[Cue]:
         return self.cues["victims"]
+
+    @cached_property
+    def predicates(self) -> list[tuple[Cue, Cue]]:
+        """Victims words with their copula beside them, (victims, copula): "are women"
+        (a copula labelled `before` it), "کودک هستند" (`after` it)."""
+        before = {c.end: c for c in self.cues["copula"] if c.label == "before"}
+        after = {c.start: c for c in self.cues["copula"] if c.label == "after"}
+        return [(v, copula) for v in self.victims
+                if (copula := before.get(v.start) or after.get(v.end)) is not None]
 
 
 class ClaimAssembler:
@@ -304,9 +314,7 @@ class ClaimAssembler:
         no verb but a copula ("of whom 1,230 were children and 910 were women")."""
         doc = info.span.doc
         gap_start, gap_end = info.figures[m].span.end, info.figures[n].span.start
-        named = {c.start for c in info.victims}  # a copula before its victims word
-        copulas = {i for c in info.cues["copula"] if c.end in named
-                   for i in range(c.start, c.end)}
+        copulas = {i for _, c in info.predicates for i in range(c.start, c.end)}
         return (gap_end - gap_start <= 6
                 and not any(gap_start <= c.start < gap_end
                             for c in info.triggers + info.cues["source"])
@@ -509,10 +517,7 @@ class ClaimAssembler:
         right before or after it; no punctuation between the figure and it)."""
         doc = info.span.doc
         stop = min(stop, start + _PREDICATE_REACH)
-        before = {c.end for c in info.cues["copula"] if c.label == "before"}
-        after = {c.start for c in info.cues["copula"] if c.label == "after"}
-        return next((cue for cue in info.victims
-                     if start <= cue.start < stop and (cue.start in before or cue.end in after)
+        return next((cue for cue, _ in info.predicates if start <= cue.start < stop
                      and not any(doc[k].is_punct for k in range(start, cue.start))), None)
 
     def _time_phrase(self, info: _Sentence, cue: Cue, blocked: set[int]) -> Cue:
