@@ -186,6 +186,25 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     ("tr", "SON DAKİKA | Ankara Valiliği: 30 şüpheli yakalandı", "Ankara Valiliği"),
     ("tr", "Ege'de göçmen faciası: 30 kişi hayatını kaybetti", None),
     ("fa", "سخنگوی پلیس: ۳۰ نفر بازداشت شدند", "سخنگوی پلیس"),
+    # a fronted subject before the verb in a verb-first language
+    ("ar", "10:15 - وزارة الداخلية تعلن توقيف 30 شخصا في العاصمة", "وزارة الداخلية"),
+    ("ar", "لكن الجيش يقول إن 30 مسلحا قتلوا في الاشتباكات", "الجيش"),
+    ("ar", "مقتل 30 شخصا في الفيضانات يقول شهود", "شهود"),
+    # a phrase that names no reporter yields to one that does
+    ("ar", "قال الهلال الأحمر في بيان صدر عن مكتبه الإقليمي إن حصيلة القتلى بلغت 30 شخصا "
+           "وفق تقديرات أولية.", "الهلال الأحمر"),
+    ("en", "The Red Cross said on Monday that the toll in the northern province had reached "
+           "30 dead, according to preliminary figures.", "The Red Cross"),
+    ("fa", "سخنگوی اورژانس گفت بر اساس اطلاعات اولیه ۳۰ نفر زخمی شدند.", "سخنگوی اورژانس"),
+    # the one who cites, not the one cited
+    ("ar", "قالت اليونيسف، نقلا عن مصادر طبية، إن 30 طفلا قتلوا.", "اليونيسف"),
+    ("en", "Reuters reported on Tuesday that the toll in the northern province had risen to "
+           "30 dead, citing local officials.", "Reuters"),
+    ("ar", "قتل 30 شخصا في الانفجار، نقلا عن مصادر أمنية.", "مصادر أمنية"),
+    # a reporting verb that opens a later clause reports that clause
+    ("ar", "قتل 30 شخصا في القصف، فيما أعلنت الحكومة الحداد ثلاثة أيام.", None),
+    ("en", "Thirty people were killed in the raid, while the government announced a curfew.",
+     None),
 ])
 def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang: str, text: str,
                                                       source: str | None) -> None:

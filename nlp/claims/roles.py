@@ -109,6 +109,28 @@ class RoleFinder:
             return None
         return TokenSpan(start, end)
 
+    def _fronted_subject(self, sent: Span, verb: int, blocked: set[int],
+                         reporters: list[Cue]) -> TokenSpan | None:
+        """Verb-first languages front the subject in headlines and live updates ("الجيش
+        الإسرائيلي يعلن أنه ...", "المنظمة الدولية للهجرة تقدّر عدد النازحين ..."): a
+        reporter (a name, or a phrase holding a reporter word) that fills the clause from
+        the line's start (after any function words), or from a dateline's dash or colon, up
+        to the verb."""
+        doc = sent.doc
+        start = verb
+        while start > sent.start and verb - start < self.max_subject \
+                and not self._boundary(doc[start - 1], blocked) \
+                and self.lex.lookup("source", doc[start - 1]) != "verb":
+            start -= 1
+        opening = start
+        while opening > sent.start and self.lex.lookup("boundaries", doc[opening - 1]):
+            opening -= 1  # "أما الشبكة السورية ... فتشير", "لكن الجيش يقول"
+        if start == verb or not (opening == sent.start or _dash(doc, opening - 1)
+                                 or doc[opening - 1].text == ":"):
+            return None
+        span = TokenSpan(start, verb)
+        return span if self._names_reporter(doc, span, reporters) else None
+
     def _pronoun(self, doc: Doc, start: int, end: int) -> bool:
         return all(self.lex.lookup("pronouns", doc[k]) is not None or doc[k].is_punct
                    for k in range(start, end))
@@ -118,26 +140,47 @@ class RoleFinder:
                reporters: list[Cue]) -> TokenSpan | None:
         """The reporter of a figure: from the marker nearest to it that yields a phrase; a
         place alone ("Spain recorded 1,180 deaths, the institute said") only when no other
-        marker names a reporter."""
+        marker names a reporter, a phrase that names no one ("وفق تقديرات أولية",
+        "according to preliminary figures") only when no marker names a reporter, and a
+        cited one ("قالت الأمم المتحدة، نقلا عن شركاء محليين") only when no marker names
+        the one who cites."""
         place: TokenSpan | None = None
-        for cue in sorted(cues, key=lambda c: abs(c.start - figure)):
+        weak: TokenSpan | None = None
+        links = {k for c in cues if c.label == "link" for k in range(c.start, c.end)}
+        markers = sorted((c for c in cues if c.label != "link"),
+                         key=lambda c: (c.label == "cited", abs(c.start - figure)))
+        for cue in markers:
             span: TokenSpan | None = None
-            if cue.label == "after":
+            if cue.label in ("verb", "before") and _linked_clause(sent, figure, cue, links):
+                continue
+            if cue.label in ("after", "cited"):
                 span = self.phrase_after(sent, cue.end, blocked)
             elif cue.label == "before":
                 span = self.phrase_before(sent, cue.start, blocked)
             elif cue.label == "tag" and _dash(sent.doc, cue.start):
                 span = self._tag(sent, cue.end)
             elif cue.label == "verb":
-                span = self._verb_subject(sent, cue, blocked)
+                span = self._verb_subject(sent, cue, blocked, reporters)
             if span is not None and cue.label == "verb" and span.start >= cue.end \
                     and self.lex.lookup("boundaries", sent.doc[span.start]):
                 span = None  # "وأضاف أن جهاز …": the verb's clause, not its subject
-            if span is not None and _only_place(sent.doc, span):
+            if span is None:
+                continue
+            if _only_place(sent.doc, span):
                 place = place or span
-            elif span is not None:
+            elif self._names_reporter(sent.doc, span, reporters):
                 return span
-        return place or self._headline_tag(sent, reporters)
+            else:
+                weak = weak or span
+        return weak or place or self._headline_tag(sent, reporters)
+
+    @staticmethod
+    def _names_reporter(doc: Doc, span: TokenSpan, reporters: list[Cue]) -> bool:
+        """Whether a phrase names who reports: an organisation, person or other name, or a
+        reporter word (ministry, sources, المرصد); "preliminary estimates" does not."""
+        return any(doc[k].ent_type_ in ("ORG", "PER", "MISC")
+                   for k in range(span.start, span.end)) \
+            or any(span.start <= c.start and c.end <= span.end for c in reporters)
 
     def _headline_tag(self, sent: Span, reporters: list[Cue]) -> TokenSpan | None:
         """A reporter heading the line before a colon: "SOHR: 12 killed in Idlib",
@@ -224,7 +267,8 @@ class RoleFinder:
             if found is not None:
                 yield found
 
-    def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int]) -> TokenSpan | None:
+    def _verb_subject(self, sent: Span, cue: Cue, blocked: set[int],
+                      reporters: list[Cue]) -> TokenSpan | None:
         doc = sent.doc
         verb = doc[cue.start]
         if parsed(doc) and verb.pos_ not in ("VERB", "AUX"):
@@ -243,7 +287,8 @@ class RoleFinder:
                         and not any(k in blocked for k in range(found.start, found.end)):
                     return found
         if self.verb_subject == "after":
-            return self.phrase_after(sent, cue.end, blocked)
+            return (self._fronted_subject(sent, cue.start, blocked, reporters)
+                    or self.phrase_after(sent, cue.end, blocked))
         if self.verb_subject == "start":
             return self.subject_at_start(sent, cue.start, blocked)
         return self.phrase_before(sent, cue.start, blocked)
@@ -256,6 +301,20 @@ def parsed(doc: Doc) -> bool:
     if known is None:
         known = doc.user_data["claims_parsed"] = doc.has_annotation("DEP")
     return bool(known)
+
+
+def _linked_clause(sent: Span, figure: int, cue: Cue, links: set[int]) -> bool:
+    """Whether a reporting verb after the figure opens a clause of its own ("..., فيما
+    أعلنت الحكومة الحداد", "بعدما كانت السلطات قد أعلنت عن 21"): it reports that clause,
+    not the figure's."""
+    if cue.start <= figure:
+        return False
+    for k in range(cue.start - 1, figure, -1):
+        if k in links:
+            return True
+        if sent.doc[k].is_punct:
+            return False
+    return False
 
 
 def _only_place(doc: Doc, span: TokenSpan) -> bool:
