@@ -201,6 +201,9 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     ("en", "Reuters reported on Tuesday that the toll in the northern province had risen to "
            "30 dead, citing local officials.", "Reuters"),
     ("ar", "قتل 30 شخصا في الانفجار، نقلا عن مصادر أمنية.", "مصادر أمنية"),
+    # a participle's reporter is the subject of the clause it hangs from
+    ("en", "The UN agency gave a lower toll, saying it had confirmed 30 deaths.",
+     "The UN agency"),
     # a reporting verb that opens a later clause reports that clause
     ("ar", "قتل 30 شخصا في القصف، فيما أعلنت الحكومة الحداد ثلاثة أيام.", None),
     ("en", "Thirty people were killed in the raid, while the government announced a curfew.",

@@ -276,6 +276,10 @@ class RoleFinder:
         if parsed(doc):
             # the subject nearest the verb ("08:42 GMT — AFAD says": AFAD)
             subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS]
+            if not subjects and verb.tag_ == "VBG" and verb.dep_ in ("advcl", "conj") \
+                    and verb.head.pos_ == "VERB":
+                # "WHO gave a lower figure, saying it had confirmed 3,958 bodies"
+                subjects = [c for c in verb.head.children if c.dep_ in _SUBJECT_DEPS]
             for child in sorted(subjects, key=lambda c: abs(c.i - verb.i))[:1]:
                 span = _subtree(child)
                 if self._pronoun(doc, span.start, span.end):
