@@ -4,13 +4,14 @@
 - `gazetteer`: known places and organisations with canonical ids (`claims_gazetteer`).
 - `spans`: clitics and case suffixes split off entity spans (`claims_spans`).
 - `hf`: optional local Hugging Face token-classification backend (`claims_transformers_ner`).
+- `embed`: the `claims.StemHashEmbed.v1` token embedding our trained models may name.
 - `conll`, `train`: CoNLL data and `claims train ner`.
 
 The statistical NER itself is spaCy's `ner` component, trained by `train` and shipped in
 `models/ner-<lang>/`; the language configs source it from there.
 """
 
-from nlp.ner import gazetteer, hf, spans
+from nlp.ner import embed, gazetteer, hf, spans
 from nlp.ner.labels import LABELS, EntityLabelMapper
 
-__all__ = ["LABELS", "EntityLabelMapper", "gazetteer", "hf", "spans"]
+__all__ = ["LABELS", "EntityLabelMapper", "embed", "gazetteer", "hf", "spans"]
