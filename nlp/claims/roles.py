@@ -7,7 +7,10 @@ Each language's lexicon lists markers by where their phrase stands: `after` the 
 "قال X", "X açıkladı", "X گفت"; `verb_subject` says on which side the subject stands).
 The phrase is the named entity next to the marker when there is one, else the words up to
 the nearest boundary (punctuation, complementiser, another cue). English uses the
-dependency parse first (the subject of "said", the object of "according to").
+dependency parse first (the subject of "said", the object of "according to"). A phrase that
+names a reporter (a name or a `reporters` word) wins over one that does not, a `cited`
+marker (نقلا عن, citing) counts only when no one cites, and a reporting verb that a `link`
+word (فيما, while) puts in a later clause does not report the figure.
 """
 
 from __future__ import annotations
