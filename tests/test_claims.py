@@ -220,6 +220,36 @@ def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang
         assert found is not None and (source in found or found in source), found
 
 
+@pytest.mark.parametrize(("lang", "text", "expected"), [
+    # an earlier report of the same toll is superseded ...
+    ("ar", "وارتفعت الحصيلة إلى 37 قتيلا، بعدما كانت السلطات قد أعلنت في وقت سابق عن 21 حالة.",
+     [(37, "killed")]),
+    ("ar", "وكانت حصيلة أولية قد تحدثت عن 100 قتيل.", []),
+    ("en", "The toll rose to 37. Police had earlier said 21 people were killed.", [(37, "killed")]),
+    ("tr", "Sağlık Bakanı daha önce ölü sayısını 5 bin 300 olarak duyurmuştu.", []),
+    ("fa", "پیش‌تر استاندار شمار کشته‌ها را ۳۰ نفر اعلام کرده بود.", []),
+    # ... an earlier event told in the past perfect is still a claim
+    ("ar", "وكانت الخلية قد أعلنت في آب الماضي مقتل 6 عسكريين في هجوم مماثل.", [(6, "killed")]),
+    ("fa", "این گروه پیش‌تر در سال ۱۳۹۸ نیز ۱۲ مرزبان ایرانی را به گروگان گرفته بود.",
+     [(12, "abducted")]),
+])
+def test_an_earlier_report_of_a_toll_is_no_claim(extractor: Extractor, lang: str, text: str,
+                                                 expected: list[tuple[int, str]]) -> None:
+    assert summary(claims_of(extractor, text, lang)) == expected
+
+
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_a_quote_closing_a_sentence_ends_it(extractor: Extractor, lang: str) -> None:
+    """spaCy's Arabic and Persian suffixes split a full stop only after a letter or digit,
+    so "«…».", glued into one token, joined two sentences and lent the first one's source
+    to the second."""
+    text = {"ar": "قال الوزير إن «5 أشخاص قتلوا». وأضاف أن 26 شخصا أصيبوا.",
+            "fa": "وزیر گفت «۵ نفر کشته شدند». او افزود ۲۶ نفر زخمی شدند."}[lang]
+    claims = claims_of(extractor, text, lang)
+    assert [c.figure.value for c in claims] == [5, 26]
+    assert claims[0].source is not None and claims[1].source is None
+
+
 def test_actor_places_and_time(extractor: Extractor) -> None:
     text = "Government forces killed 12 fighters in Homs on Monday, activists said."
     claim = claims_of(extractor, text, "en")[0]

@@ -34,7 +34,8 @@ if not Doc.has_extension("claims"):
 NONE = "none"  # trigger label of words that take a figure out of the six categories
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
-          "not_actor", "time", "negation", "reporters", "copula", "units", "partitive")
+          "not_actor", "time", "negation", "reporters", "copula", "units", "partitive",
+          "earlier")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
@@ -174,7 +175,8 @@ class ClaimAssembler:
     # -- one sentence ------------------------------------------------------------------------
     def _sentence(self, info: _Sentence, previous: list[ClaimDraft]) -> list[ClaimDraft]:
         figures = info.figures
-        people = info.people = [self._counts_people(info, f) for f in figures]
+        people = info.people = [self._counts_people(info, f) and not self._earlier_report(info, f)
+                                for f in figures]
         owner: dict[int, ClaimDraft] = {}  # figure index -> its claim
         for n in range(len(figures)):
             if not people[n]:
@@ -355,6 +357,41 @@ class ClaimAssembler:
                     and (cue.start == end or not self._separates(info, end)):
                 return False  # 14 strikes, 12 air strikes; not نزوح الآلاف في هجوم
         return True
+
+    def _earlier_report(self, info: _Sentence, fig: _Figure) -> bool:
+        """Whether the figure's clause reports an earlier, superseded toll: a reporting
+        marker there marked as earlier ("daha önce ... duyurmuştu", "پیش‌تر ... اعلام کرده
+        بود"), or in the past perfect with a word of an earlier toll ("وكانت الشرطة قد
+        أعلنت في وقت سابق مقتل 9", "بعد أن كانت الحصيلة الأولية قد أشارت إلى 18"). A past
+        perfect alone is no sign: "وكانت الخلية قد أعلنت في آب الماضي مقتل 6 عسكريين في
+        هجوم مماثل" reports another event, still a claim."""
+        earlier = info.cues["earlier"]
+        if not earlier:
+            return False
+        low, high = self._clause(info, fig.span.start, fig.span.end)
+        reports = [c for c in info.cues["source"]
+                   if c.label != "link" and low <= c.start and c.end <= high]
+        here = {e.label for e in earlier if low <= e.start and e.end <= high
+                if e.label not in ("perfect_before", "perfect_after") or any(
+                    e.end <= r.start if e.label == "perfect_before" else r.end == e.start
+                    for r in reports)}
+        perfect = bool(here & {"perfect_before", "perfect_after"})
+        return bool(reports) and ("marker" in here or ("toll" in here and perfect))
+
+    def _clause(self, info: _Sentence, start: int, end: int) -> tuple[int, int]:
+        """Tokens [low, high) of the clause around tokens [start, end): up to punctuation or
+        a clause link (while, فيما, بعدما) on either side, within the sentence."""
+        doc = info.span.doc
+        phrases = {k for c in info.cues["earlier"] for k in range(c.start, c.end)}
+        links = {k for c in info.cues["source"] if c.label == "link"
+                 for k in range(c.start, c.end)} - phrases  # في وقت سابق: no link
+        low = start
+        while low > info.span.start and not doc[low - 1].is_punct and low - 1 not in links:
+            low -= 1
+        high = end
+        while high < info.span.end and not doc[high].is_punct and high not in links:
+            high += 1
+        return low, high
 
     def _cases_of_event(self, info: _Sentence, end: int) -> bool:
         """'214 cases of arbitrary arrest': a unit word (cases, incidents) right after the
