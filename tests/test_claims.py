@@ -204,6 +204,12 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     # a participle's reporter is the subject of the clause it hangs from
     ("en", "The UN agency gave a lower toll, saying it had confirmed 30 deaths.",
      "The UN agency"),
+    # a fronted subject after a comma and a function word, a topic clause (أما … فـ)
+    ("ar", "ولم تعلق الوزارة، لكن مصدرا أمنيا قال للصحفيين إن 30 شخصا اعتقلوا.", "مصدرا أمنيا"),
+    ("ar", "أما ناشطون على مواقع التواصل فتحدثوا عن مئات المعتقلين.", "ناشطون"),
+    ("ar", "ونعى حزب الله في بيان اثنين من عناصره قتلا في القصف.", "حزب الله"),
+    # a closing dash before a place is a route or dateline, not a reporter
+    ("ar", "مسلحون يختطفون 30 مسافرا على طريق سبها – أوباري جنوبي ليبيا", None),
     # a reporting verb that opens a later clause reports that clause
     ("ar", "قتل 30 شخصا في القصف، فيما أعلنت الحكومة الحداد ثلاثة أيام.", None),
     ("en", "Thirty people were killed in the raid, while the government announced a curfew.",

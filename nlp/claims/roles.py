@@ -114,22 +114,25 @@ class RoleFinder:
 
     def _fronted_subject(self, sent: Span, verb: int, blocked: set[int],
                          reporters: list[Cue]) -> TokenSpan | None:
-        """Verb-first languages front the subject in headlines and live updates ("الجيش
-        الإسرائيلي يعلن أنه ...", "المنظمة الدولية للهجرة تقدّر عدد النازحين ..."): a
-        reporter (a name, or a phrase holding a reporter word) that fills the clause from
-        the line's start (after any function words), or from a dateline's dash or colon, up
-        to the verb."""
+        """Verb-first languages front the subject in headlines, live updates and topic
+        clauses ("الجيش الإسرائيلي يعلن أنه ...", "أما ناشطون على مواقع التواصل فتحدثوا
+        عن ...", "...، لكن مصدرا أمنيا قال ..."): a reporter (a name, or a phrase holding a
+        reporter word) that fills the clause up to the verb, from the line's start or a
+        dateline's dash or colon (after any function words), or from a comma followed by a
+        function word."""
         doc = sent.doc
-        start = verb
-        while start > sent.start and verb - start < self.max_subject \
-                and not self._boundary(doc[start - 1], blocked) \
-                and self.lex.lookup("source", doc[start - 1]) != "verb":
-            start -= 1
-        opening = start
-        while opening > sent.start and self.lex.lookup("boundaries", doc[opening - 1]):
-            opening -= 1  # "أما الشبكة السورية ... فتشير", "لكن الجيش يقول"
-        if start == verb or not (opening == sent.start or _dash(doc, opening - 1)
-                                 or doc[opening - 1].text == ":"):
+        first = verb
+        while first > sent.start and verb - first < self.max_subject \
+                and not (doc[first - 1].is_punct or doc[first - 1].is_space
+                         or doc[first - 1].i in blocked) \
+                and self.lex.lookup("source", doc[first - 1]) != "verb":
+            first -= 1
+        start = first
+        while start < verb and self.lex.lookup("boundaries", doc[start]):
+            start += 1  # "أما", "لكن"
+        before = doc[first - 1] if first > sent.start else None
+        if start == verb or not (before is None or _dash(doc, first - 1) or before.text == ":"
+                                 or (before.text in (",", "،") and start > first)):
             return None
         span = TokenSpan(start, verb)
         return span if self._names_reporter(doc, span, reporters) else None
@@ -162,6 +165,10 @@ class RoleFinder:
                 span = self.phrase_before(sent, cue.start, blocked)
             elif cue.label == "tag" and _dash(sent.doc, cue.start):
                 span = self._tag(sent, cue.end)
+                if span is not None and any(sent.doc[k].ent_type_ == "LOC" for k in range(
+                        span.start, span.end)) and not self._names_reporter(
+                        sent.doc, span, reporters):
+                    span = None  # "على طريق سبها – أوباري جنوبي ليبيا": a route, not a tag
             elif cue.label == "verb":
                 span = self._verb_subject(sent, cue, blocked, reporters)
             if span is not None and cue.label == "verb" and span.start >= cue.end \
