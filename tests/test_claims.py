@@ -208,6 +208,10 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     ("ar", "ولم تعلق الوزارة، لكن مصدرا أمنيا قال للصحفيين إن 30 شخصا اعتقلوا.", "مصدرا أمنيا"),
     ("ar", "أما ناشطون على مواقع التواصل فتحدثوا عن مئات المعتقلين.", "ناشطون"),
     ("ar", "ونعى حزب الله في بيان اثنين من عناصره قتلا في القصف.", "حزب الله"),
+    # verb-final: past a dateline with a slash and an adverbial ending at a comma
+    ("fa", "اسلام‌آباد/کابل - کمیساریای عالی پناهندگان اعلام کرد بیش از ۱۲ هزار نفر آواره شدند.",
+     "کمیساریای عالی پناهندگان"),
+    ("fa", "در خبری دیگر، خبرگزاری هرانا گزارش داد دست‌کم ۲۷ نفر بازداشت شدند.", "خبرگزاری هرانا"),
     # a closing dash before a place is a route or dateline, not a reporter
     ("ar", "مسلحون يختطفون 30 مسافرا على طريق سبها – أوباري جنوبي ليبيا", None),
     # a reporting verb that opens a later clause reports that clause
@@ -224,6 +228,16 @@ def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang
         assert found is None
     else:
         assert found is not None and (source in found or found in source), found
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Rus uçakları bir sebze pazarını vurdu, 27 kişi hayatını kaybetti.", [(27, "killed")]),
+    ("Saldırıda bir kişi hayatını kaybetti.", [(1, "killed")]),
+    ("Saldırıda bir polis memuru şehit oldu.", [(1, "killed")]),
+])
+def test_turkish_bir_is_an_article_unless_it_counts_people(
+        extractor: Extractor, text: str, expected: list[tuple[int, str]]) -> None:
+    assert summary(claims_of(extractor, text, "tr")) == expected
 
 
 @pytest.mark.parametrize(("lang", "text", "expected"), [

@@ -138,6 +138,9 @@ class ClaimAssembler:
         self.trigger_side: str | None = self.lex.setting("trigger_side")
         self.off_side_penalty = float(self.lex.setting("off_side_penalty", off_side_penalty))
         self.parse_counted_noun = bool(self.lex.setting("parse_counted_noun", False))
+        # Words for "one" that are also the indefinite article (Turkish bir, Persian یک): a
+        # count only when a victims word or trigger follows ("bir kişi öldü").
+        self.indefinite_one = frozenset(self.lex.setting("indefinite_one", []))
 
     def __call__(self, doc: Doc) -> Doc:
         figures = [_Figure(f, span) for f in doc._.figures or [] if f.kind == "cardinal"
@@ -282,6 +285,8 @@ class ClaimAssembler:
             "trigger_agrees": float(found is not None and found.cue.label == decision.category),
             "categories_in_sentence": float(len(labels)),
             "people_figures": float(sum(info.people)),
+            "modal_in_sentence": float(any(c.label == "modal" for c in info.cues["modal"])),
+            "earlier_in_sentence": float(bool(info.cues["earlier"])),
         }
 
     def _marked_subset(self, info: _Sentence, k: int) -> bool:
@@ -347,6 +352,9 @@ class ClaimAssembler:
                 return False  # aged 12; page 4; up from an initial count of 18
         if fig.match.value == 1 and any(c.end == start for c in info.cues["one_before"]):
             return False  # "the last one"
+        if fig.match.value == 1 and fig.span.text.lower() in self.indefinite_one \
+                and not any(c.start == end for c in info.victims + info.triggers):
+            return False  # "bir sebze pazarını", "یک خودرو": an article, not a count
         if self._cases_of_event(info, end):
             return True
         if self.parse_counted_noun and not self._person_noun(info, fig):

@@ -94,17 +94,21 @@ class RoleFinder:
 
     def subject_at_start(self, sent: Span, verb: int, blocked: set[int]) -> TokenSpan | None:
         """Verb-final languages: the reporter opens the sentence and ends at a comma
-        ("İçişleri Bakanı Ali Yerlikaya, ... açıkladı"; "سخنگوی اورژانس گفت")."""
+        ("İçişleri Bakanı Ali Yerlikaya, ... açıkladı"; "سخنگوی اورژانس گفت"), after any
+        dateline and any adverbial that opens with a function word and ends at a comma."""
         doc = sent.doc
         start = sent.start
         while True:  # past a timestamp or dateline: "13:05 — خبرنگار ما گزارش داد"
             while start < verb and (doc[start].is_punct or doc[start].is_space):
                 start += 1
             end = start
-            while end < verb and not (doc[end].is_punct or doc[end].i in blocked):
-                end += 1
-            if end < verb and (_dash(doc, end) or doc[end].text == ":"):
-                start = end
+            while end < verb and not ((doc[end].is_punct and doc[end].text != "/")
+                                      or doc[end].i in blocked):
+                end += 1  # "اسلام‌آباد/کابل - ...": one dateline
+            if end < verb and (_dash(doc, end) or doc[end].text == ":" or (
+                    doc[end].text in (",", "،") and end > start
+                    and self.lex.lookup("boundaries", doc[start]) is not None)):
+                start = end  # past a dateline, or an adverbial: "در خبری دیگر، هرانا ..."
                 continue
             break
         if end == start or end - start > self.max_subject or self._pronoun(doc, start, end) \
