@@ -212,6 +212,10 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     ("fa", "اسلام‌آباد/کابل - کمیساریای عالی پناهندگان اعلام کرد بیش از ۱۲ هزار نفر آواره شدند.",
      "کمیساریای عالی پناهندگان"),
     ("fa", "در خبری دیگر، خبرگزاری هرانا گزارش داد دست‌کم ۲۷ نفر بازداشت شدند.", "خبرگزاری هرانا"),
+    # Turkish: the speaker before a closing quote, a topic closed by ise
+    ("tr", 'Sözcü, "Saldırılardan kaçan 12 bin kişi Çad sınırını geçti" dedi.', "Sözcü"),
+    ("tr", "Nijerya ordusu ise ormandaki bir kampı bastığını ve 9 silahlıyı öldürdüğünü "
+           "duyurdu.", "Nijerya ordusu"),
     # a closing dash before a place is a route or dateline, not a reporter
     ("ar", "مسلحون يختطفون 30 مسافرا على طريق سبها – أوباري جنوبي ليبيا", None),
     # a reporting verb that opens a later clause reports that clause
@@ -238,6 +242,13 @@ def test_source_is_the_reporter_named_in_the_sentence(extractor: Extractor, lang
 def test_turkish_bir_is_an_article_unless_it_counts_people(
         extractor: Extractor, text: str, expected: list[tuple[int, str]]) -> None:
     assert summary(claims_of(extractor, text, "tr")) == expected
+
+
+def test_turkish_part_named_before_its_whole(extractor: Extractor) -> None:
+    text = ("Kazada 6 yolcu hayatını kaybetti, aralarında 3 çocuğun da bulunduğu 28 yolcu "
+            "yaralandı.")
+    assert summary(claims_of(extractor, text, "tr")) == [(6, "killed"), (3, "injured"),
+                                                         (28, "injured")]
 
 
 @pytest.mark.parametrize(("lang", "text", "expected"), [

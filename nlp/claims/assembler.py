@@ -35,7 +35,7 @@ NONE = "none"  # trigger label of words that take a figure out of the six catego
 _KINDS = ("triggers", "counted_triggers", "victims", "things", "not_count_before",
           "not_count_self", "one_of", "one_before", "subset", "modal", "source", "actor",
           "not_actor", "time", "negation", "reporters", "copula", "units", "partitive",
-          "earlier")
+          "earlier", "subset_ahead")
 
 
 _CLAUSE_ENDS = (";", ".", "«", "»", "“", "”", '"')  # no list runs across these
@@ -194,6 +194,12 @@ class ClaimAssembler:
                     and self._listed(info, n, n + 1):
                 nxt = owner[n + 1]
                 owner[n] = self._draft(info, n, _Decision(nxt.category, "list", None, nxt))
+        for n in range(len(figures) - 1):  # "aralarında 3 çocuğun da bulunduğu 28 yolcu"
+            m = n + 1
+            if people[n] and m in owner and self._subset_ahead(info, n, m):
+                parent = owner[m]
+                owner[n] = self._draft(info, n, _Decision(parent.category, "subset", None,
+                                                          parent))
         self._elliptical_victims(info, owner)
         drafts = [owner[n] for n in sorted(owner)]
         if drafts:
@@ -365,6 +371,14 @@ class ClaimAssembler:
                     and (cue.start == end or not self._separates(info, end)):
                 return False  # 14 strikes, 12 air strikes; not نزوح الآلاف في هجوم
         return True
+
+    def _subset_ahead(self, info: _Sentence, n: int, m: int) -> bool:
+        """Whether figure n is a part of the next figure m, named before it: a marker
+        (`subset_ahead`: Turkish bulunduğu) between them, "aralarında 3 çocuğun da
+        bulunduğu 28 yolcu yaralandı"."""
+        end, start = info.figures[n].span.end, info.figures[m].span.start
+        return any(end <= c.start <= end + 3 and 0 <= start - c.end <= 1
+                   for c in info.cues["subset_ahead"])
 
     def _earlier_report(self, info: _Sentence, fig: _Figure) -> bool:
         """Whether the figure's clause reports an earlier, superseded toll: a reporting

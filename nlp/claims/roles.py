@@ -47,6 +47,8 @@ class RoleFinder:
         self.max_phrase = int(lexicon.setting("max_phrase_tokens", 6))
         self.max_subject = int(lexicon.setting("max_subject_tokens", 9))
         self.verb_subject = str(lexicon.setting("verb_subject", "before"))
+        # particles that close a fronted topic, the subject of a verb-final sentence (ise)
+        self.topic_markers = frozenset(lexicon.setting("topic_markers", []))
 
     # -- phrases ---------------------------------------------------------------------------
     def _boundary(self, token: Token, blocked: set[int]) -> bool:
@@ -111,6 +113,10 @@ class RoleFinder:
                 start = end  # past a dateline, or an adverbial: "در خبری دیگر، هرانا ..."
                 continue
             break
+        topic = next((k for k in range(start, end) if doc[k].lower_ in self.topic_markers),
+                     None)
+        if topic is not None:  # "Nijerya ordusu ise … duyurdu"
+            end = topic
         if end == start or end - start > self.max_subject or self._pronoun(doc, start, end) \
                 or all(doc[k].like_num for k in range(start, end)):
             return None
@@ -165,9 +171,15 @@ class RoleFinder:
                 continue
             if cue.label in ("after", "cited"):
                 span = self.phrase_after(sent, cue.end, blocked)
+                if span is None and cue.label == "after" and self.verb_subject == "start":
+                    subject = self.subject_at_start(sent, cue.start, blocked)  # 'X, "…" dedi.'
+                    if subject is not None and self._names_reporter(sent.doc, subject,
+                                                                    reporters):
+                        span = subject
             elif cue.label == "before":
                 span = self.phrase_before(sent, cue.start, blocked)
-            elif cue.label == "tag" and _dash(sent.doc, cue.start):
+            elif cue.label == "tag" and _dash(sent.doc, cue.start) and cue.start > 0 \
+                    and sent.doc[cue.start - 1].whitespace_:  # not "زاهدان–خاش"
                 span = self._tag(sent, cue.end)
                 if span is not None and any(sent.doc[k].ent_type_ == "LOC" for k in range(
                         span.start, span.end)) and not self._names_reporter(
