@@ -60,10 +60,6 @@ def claim_features(doc: Doc, draft: ClaimDraft, text: str | None = None) -> Feat
         "quoted": float(_QUOTES.search(sentence) is not None),
         "first_sentence": float(draft.sentence.start == 0),
     })
-    if draft.trigger is not None:
-        span = doc.char_span(draft.trigger.start, draft.trigger.end, alignment_mode="expand")
-        if span is not None:
-            features["trigger_word"] = " ".join(t.norm_ for t in span)
 
     return features
 
