@@ -4,7 +4,7 @@ Analysts filter on `confidence` and annotators review the least confident first,
 mean what it says: of the claims scored 0.8, about 80 % are right (figure and category, as
 CLAIMS.md scores). Each claim draft is described by features (how its category was found,
 figure-trigger distance and the lead over a rival trigger, qualifier, figure form, what roles
-were found, language, sentence shape); a logistic model turns them into a score and a
+were found, modal and "earlier" cues, language, sentence shape); a logistic model turns them into a score and a
 Platt map (a logistic curve over the score's log-odds) fitted on held-out claims turns the
 score into a probability.
 
@@ -290,7 +290,8 @@ pipeline component, which sets every claim's `confidence`.
   {info['train_weight']}) over the draft's features
   (`claim_features`: how the category was found, figure-trigger distance and the lead over
   a rival trigger, trigger side and kind, qualifier, figure form and size, victims type,
-  whether source/actor/time/places were found, sentence length, headline, quotes, language),
+  whether source/actor/time/places were found, sentence length, headline, quotes, a modal or
+  an "earlier" cue in the sentence, language),
   then a Platt map from its log-odds to a probability (slope {model.slope:.3f}, shift
   {model.shift:+.3f}). Stored as JSON (weights by feature name): no pickle, scoring needs no
   scikit-learn.
