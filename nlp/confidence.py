@@ -4,9 +4,9 @@ Analysts filter on `confidence` and annotators review the least confident first,
 mean what it says: of the claims scored 0.8, about 80 % are right (figure and category, as
 CLAIMS.md scores). Each claim draft is described by features (how its category was found,
 figure-trigger distance and the lead over a rival trigger, qualifier, figure form, what roles
-were found, modal and "earlier" cues, language, sentence shape); a logistic model turns them into a score and a
-Platt map (a logistic curve over the score's log-odds) fitted on held-out claims turns the
-score into a probability.
+were found, modal and "earlier" cues, language, sentence shape); a logistic model turns them
+into a score and a Platt map (a logistic curve over the score's log-odds) fitted on held-out
+claims turns the score into a probability.
 
 The fitted model is plain JSON (weights by feature name, the two Platt parameters): safe to
 load, diff and read, and scoring needs no scikit-learn. `claims train confidence` fits it.
