@@ -60,7 +60,6 @@ def claim_features(doc: Doc, draft: ClaimDraft, text: str | None = None) -> Feat
         "quoted": float(_QUOTES.search(sentence) is not None),
         "first_sentence": float(draft.sentence.start == 0),
     })
-
     return features
 
 

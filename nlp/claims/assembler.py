@@ -138,8 +138,8 @@ class ClaimAssembler:
         self.trigger_side: str | None = self.lex.setting("trigger_side")
         self.off_side_penalty = float(self.lex.setting("off_side_penalty", off_side_penalty))
         self.parse_counted_noun = bool(self.lex.setting("parse_counted_noun", False))
-        # Words for "one" that are also the indefinite article (Turkish bir, Persian یک): a
-        # count only when a victims word or trigger follows ("bir kişi öldü").
+        # Words for "one" that are also the indefinite article (Turkish bir): a count only
+        # when a victims word or trigger follows ("bir kişi öldü").
         self.indefinite_one = frozenset(self.lex.setting("indefinite_one", []))
 
     def __call__(self, doc: Doc) -> Doc:
@@ -360,7 +360,7 @@ class ClaimAssembler:
             return False  # "the last one"
         if fig.match.value == 1 and fig.span.text.lower() in self.indefinite_one \
                 and not any(c.start == end for c in info.victims + info.triggers):
-            return False  # "bir sebze pazarını", "یک خودرو": an article, not a count
+            return False  # "bir sebze pazarını": an article, not a count
         if self._cases_of_event(info, end):
             return True
         if self.parse_counted_noun and not self._person_noun(info, fig):
