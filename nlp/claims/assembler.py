@@ -149,6 +149,7 @@ class ClaimAssembler:
         cues = self.lex.scan_many(doc, _KINDS)
         cues["triggers"] = _negated(sorted(cues["triggers"] + cues.pop("counted_triggers"),
                                            key=lambda c: c.start), cues.pop("negation"))
+        cues["source"] = _no_link_inside(cues["source"], cues["earlier"])
         cues["dates"] = [Cue("time", "date", s.start, s.end) for f in doc._.figures or []
                          if f.kind in ("date", "year")
                          if (s := doc.char_span(f.start, f.end, alignment_mode="expand"))
@@ -404,9 +405,8 @@ class ClaimAssembler:
         """Tokens [low, high) of the clause around tokens [start, end): up to punctuation or
         a clause link (while, فيما, بعدما) on either side, within the sentence."""
         doc = info.span.doc
-        phrases = {k for c in info.cues["earlier"] for k in range(c.start, c.end)}
         links = {k for c in info.cues["source"] if c.label == "link"
-                 for k in range(c.start, c.end)} - phrases  # في وقت سابق: no link
+                 for k in range(c.start, c.end)}
         low = start
         while low > info.span.start and not doc[low - 1].is_punct and low - 1 not in links:
             low -= 1
@@ -636,6 +636,13 @@ def _open_bracket(doc: Doc, start: int, end: int) -> int | None:
 
 def _figure_tokens(info: _Sentence) -> set[int]:
     return {i for f in info.figures for i in range(f.span.start, f.span.end)}
+
+
+def _no_link_inside(source: list[Cue], earlier: list[Cue]) -> list[Cue]:
+    """Source cues without the clause links that stand inside an `earlier` phrase: في وقت
+    سابق ("earlier") holds the link في وقت ("at a time when") but opens no clause."""
+    inside = {k for c in earlier for k in range(c.start, c.end)}
+    return [c for c in source if c.label != "link" or not inside & set(range(c.start, c.end))]
 
 
 def _negated(triggers: list[Cue], negations: list[Cue]) -> list[Cue]:
