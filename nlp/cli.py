@@ -505,7 +505,7 @@ def cmd_eval_ner(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from nlp.evaluate.claims import FIELDS, evaluate, format_markdown
+    from nlp.evaluate.claims import FIELDS, calibrated_text, evaluate, format_markdown
     from nlp.extract import Extractor
     from nlp.gold import read_gold
     from nlp.schema import Result
@@ -582,6 +582,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         fields.add_row(name, *("–" if s["fields"][f] is None else f"{s['fields'][f]:.3f}"
                                for f in FIELDS))
     console.print(table)
+    console.print("ECE from sampling alone (a perfectly calibrated scorer on these confidences, "
+                  "mean (95th percentile)): "
+                  + ", ".join(f"{name} {calibrated_text(s)}" for name, s in summary.items()))
     console.print(fields)
     confusion = Table(title="Category confusion, all languages (gold → predicted; — = none)")
     confusion.add_column("gold → predicted")

@@ -10,7 +10,7 @@ import pytest
 
 from nlp.cli import main
 from nlp.confidence import ConfidenceModel, load_model, train_confidence, vectorize
-from nlp.evaluate.claims import expected_calibration_error, reliability_bins
+from nlp.evaluate.claims import calibrated_ece, expected_calibration_error, reliability_bins
 from nlp.extract import Extractor
 from nlp.pipeline import models_dir
 
@@ -91,6 +91,16 @@ def test_reliability_bins_agree_with_the_ece() -> None:
     assert [b["claims"] for b in bins] == [1, 2, 3]
     gap = sum(b["claims"] / len(scored) * abs(b["confidence"] - b["accuracy"]) for b in bins)
     assert gap == pytest.approx(expected_calibration_error(scored), abs=1e-3)
+
+
+def test_calibrated_ece_is_the_ece_of_sampling_alone() -> None:
+    assert calibrated_ece([1.0] * 50) == {"mean": 0.0, "p95": 0.0}
+    assert calibrated_ece([]) == {"mean": 0.0, "p95": 0.0}
+    # one bin: E|Binomial(n, 0.75)/n - 0.75| = sqrt(0.75 * 0.25 / n) * sqrt(2 / pi)
+    hundred = calibrated_ece([0.75] * 100)
+    assert 0.031 <= hundred["mean"] <= 0.039 and hundred["mean"] < hundred["p95"] < 0.1
+    assert 0.009 <= calibrated_ece([0.75] * 1000)["mean"] <= 0.013
+    assert calibrated_ece([0.75] * 100) == hundred  # seeded: reports do not change
 
 
 def test_eval_writes_plots_and_embeds_them_in_the_report(tmp_path: Path) -> None:

@@ -168,6 +168,27 @@ def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10)
     return round(total, 4)
 
 
+def calibrated_ece(confidences: list[float], bins: int = 10, draws: int = 2000,
+                   seed: int = 0) -> dict[str, float]:
+    """The ECE a perfectly calibrated scorer would show on these confidences: each claim
+    drawn right with probability equal to its confidence, `draws` times. On a hundred-odd
+    claims this is several points, so an observed ECE inside its range is sampling noise,
+    not miscalibration. Returns the mean and the 95th percentile of the draws."""
+    import numpy as np
+
+    if not confidences:
+        return {"mean": 0.0, "p95": 0.0}
+    conf = np.asarray(confidences, dtype=float)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    right = np.random.default_rng(seed).random((draws, conf.size)) < conf
+    ece = np.zeros(draws)
+    for b in np.unique(which):
+        members = which == b
+        gap = right[:, members].mean(axis=1) - conf[members].mean()
+        ece += members.sum() / conf.size * np.abs(gap)
+    return {"mean": round(float(ece.mean()), 4), "p95": round(float(np.percentile(ece, 95)), 4)}
+
+
 def scored_claims(evals: list[DocumentEval]) -> list[tuple[float, bool]]:
     """(confidence, matched) for every predicted claim."""
     matched_ids = {id(p) for e in evals for _, p in e.matched}
@@ -222,6 +243,7 @@ class ClaimScores:
             "claims": claims, "figures": figures, "fields": fields,
             "by_category": by_category,
             "ece": expected_calibration_error(scored),
+            "ece_if_calibrated": calibrated_ece([conf for conf, _ in scored]),
             "reliability": reliability_bins(scored),
             "confusion": {f"{g} -> {p}": n for (g, p), n in sorted(confusion.items())},
             "errors": sum(1 for e in evals if e.result.error),
@@ -265,16 +287,19 @@ def format_markdown(scores: ClaimScores, title: str = "Claim evaluation",
     """The report: tables, the plots at `images` (paths relative to the report), errors."""
     summary = scores.summary()
     lines = [f"# {title}", "", "| | docs | gold | claim P | claim R | claim F1 | figure F1 | "
-             + " | ".join(FIELDS) + " | ECE |", "|---" * (8 + len(FIELDS)) + "|"]
+             + " | ".join(FIELDS) + " | ECE | ECE if calibrated |",
+             "|---" * (9 + len(FIELDS)) + "|"]
     for name, s in summary.items():
         c = s["claims"]
         fields = " | ".join("–" if s["fields"][f] is None else f"{s['fields'][f]:.3f}"
                             for f in FIELDS)
         lines.append(f"| {name} | {s['documents']} | {s['gold_claims']} | {c['precision']:.3f} "
                      f"| {c['recall']:.3f} | {c['f1']:.3f} | {s['figures']['f1']:.3f} | "
-                     f"{fields} | {s['ece']:.3f} |")
+                     f"{fields} | {s['ece']:.3f} | {calibrated_text(s)} |")
     lines += ["", "Fields: accuracy on matched claims (spans: overlap; places: every gold place "
-              "overlapped and every predicted place overlapping).", ""]
+              "overlapped and every predicted place overlapping). ECE if calibrated: the mean "
+              "(95th percentile) ECE a perfectly calibrated scorer shows on the same "
+              "confidences, from sampling alone.", ""]
     lines += [f"![{Path(image).stem}]({image})" for image in images]
     lines += ["", "## By category (all languages)", "", "| category | P | R | F1 | gold |",
               "|---|---|---|---|---|"]
@@ -298,6 +323,12 @@ def format_markdown(scores: ClaimScores, title: str = "Claim evaluation",
     if len(errors) > max_errors:
         lines.append(f"\n({len(errors) - max_errors} more not shown)")
     return "\n".join(lines) + "\n"
+
+
+def calibrated_text(summary: dict[str, Any]) -> str:
+    """"mean (p95)" of a summary's ECE-if-calibrated, for tables."""
+    noise = summary["ece_if_calibrated"]
+    return f"{noise['mean']:.3f} ({noise['p95']:.3f})"
 
 
 def _confusion_table(confusion: dict[str, int]) -> list[str]:
