@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy
 from spacy.attrs import intify_attr
@@ -176,4 +176,22 @@ def StemHashEmbed(width: int, attrs: list[str | int], rows: list[int],
     if include_static_vectors:
         features = concatenate(features, StaticVectors(width, dropout=0.0))
     model: Model[list[Doc], list[Floats2d]] = chain(features, max_out, ragged2list())
+    return model
+
+
+@registry.architectures("claims.TransitionBasedParser.v1")  # type: ignore[untyped-decorator]
+def TransitionBasedParserWithEncoder(tok2vec: Model[list[Doc], list[Floats2d]],
+                                     state_type: Literal["parser", "ner"],
+                                     extra_state_tokens: bool, hidden_width: int,
+                                     maxout_pieces: int, use_upper: bool = True,
+                                     nO: int | None = None) -> Model[Any, Any]:
+    """spaCy's TransitionBasedParser.v2, unchanged, with its own token encoder reachable as
+    the ref `encoder`: spaCy wraps the encoder in chain(encoder, list2array, Linear) and
+    names only that chain, whose output `spacy pretrain` cannot train, so pretraining
+    (`nlp.ner.pretrain`) names the encoder through this ref instead."""
+    from spacy.ml.models.parser import build_tb_parser_model
+
+    model = build_tb_parser_model(tok2vec, state_type, extra_state_tokens, hidden_width,
+                                  maxout_pieces, use_upper=use_upper, nO=nO)
+    model.set_ref("encoder", tok2vec)
     return model

@@ -25,6 +25,7 @@ from thinc.api import Config
 import nlp.ner.embed  # (registers claims.StemHashEmbed.v1, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
 from nlp.ner.conll import read_conll, write_docbin
+from nlp.ner.pretrain import add_pretraining, pretrain_encoder, write_raw_text
 
 LANGS = ("ar", "tr", "fa", "en")
 MAX_MODEL_BYTES = 25 * 1024 * 1024
@@ -42,6 +43,8 @@ class TrainRun:
     seconds: float = 0.0
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     tried: list[dict[str, Any]] = field(default_factory=list)
+    pretrain: dict[str, Any] = field(default_factory=dict)  # languages.json `pretrain`
+    pretrain_words: int = 0
 
 
 def language_choices(lang: str) -> dict[str, Any]:
@@ -57,15 +60,18 @@ def base_config() -> Config:
 
 def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
               overrides: dict[str, Any] | None = None,
-              extra_train: list[str] | None = None, workdir: Path | None = None) -> TrainRun:
-    """Train, keep the dev-best checkpoint in `output`, score it, write its model card."""
+              extra_train: list[str] | None = None, workdir: Path | None = None,
+              pretrain: dict[str, Any] | None = None) -> TrainRun:
+    """Train, keep the dev-best checkpoint in `output`, score it, write its model card.
+    `extra_train` and `pretrain` replace the language's choices in `languages.json`."""
     if lang not in LANGS:
         raise ValueError(f"no NER training for {lang!r}; choose one of {LANGS}")
     choices = language_choices(lang)
     run = TrainRun(lang, output, seed,
                    {**choices.get("overrides", {}), **(overrides or {})},
                    list(choices.get("extra_train", []) if extra_train is None else extra_train),
-                   tried=list(choices.get("tried", [])))
+                   tried=list(choices.get("tried", [])),
+                   pretrain=choices.get("pretrain", {}) if pretrain is None else pretrain)
     data = shared / "training" / "ner"
     train_files = [data / f"{lang}-train.conll", *(data / name for name in run.extra_train)]
     dev_file = data / f"{lang}-dev.conll"
@@ -79,10 +85,19 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
             (s for path in train_files for s in read_conll(path)), vocab, tmp / "train.spacy")
         run.dev_sentences = write_docbin(read_conll(dev_file), vocab, tmp / "dev.spacy")
         config_path = tmp / "config.cfg"
-        base_config().to_disk(config_path)
+        config = base_config()
+        if run.pretrain:
+            raw_text = tmp / "raw.jsonl"
+            run.pretrain_words = write_raw_text(lang, shared, run.pretrain["text"], raw_text)
+            add_pretraining(config, raw_text, lang, int(run.pretrain["epochs"]))
+        config.to_disk(config_path)
         settings = {"nlp.lang": lang, "paths.train": str(tmp / "train.spacy"),
                     "paths.dev": str(tmp / "dev.spacy"), "system.seed": seed, **run.overrides}
         started = time.perf_counter()
+        if run.pretrain:  # the encoder's start weights, from the same config
+            settings["paths.init_tok2vec"] = str(pretrain_encoder(
+                spacy.util.load_config(config_path, overrides=settings, interpolate=False),
+                tmp / "pretrain"))
         spacy_train(config_path, tmp / "out", use_gpu=-1, overrides=settings)
         run.seconds = time.perf_counter() - started
         if output.exists():
@@ -123,6 +138,8 @@ def write_card(run: TrainRun) -> None:
                    f"spaCy {spacy.about.__version__}",
         "scores": run.scores,
     }
+    if run.pretrain:
+        record["pretrain"] = {**run.pretrain, "words": run.pretrain_words}
     (run.output / "training.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
     cards = run.output.parent / "cards"  # hand-written notes: shared, then per language
     notes = "\n".join(p.read_text("utf-8") for p in (cards / "common.md",
@@ -141,7 +158,7 @@ and overrides `{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors
   best checkpoint chosen on {run.lang}-dev.conll ({run.dev_sentences} sentences). Sources and
   licences: `../shared/benchmarks/SOURCES.md`; the model is derived from that data and shares
   its licence (CC BY-SA 4.0 for ar/tr/en, MIT for fa).
-- Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
+{_pretrain_line(run)}- Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
 - Size: {size / 1e6:.1f} MB.
 
 Micro strict span scores of the model alone (no gazetteer), `claims eval-ner`:
@@ -152,6 +169,14 @@ Micro strict span scores of the model alone (no gazetteer), `claims eval-ner`:
 
 {notes}"""
     (run.output / "README.md").write_text(card + experiment_log(run.lang, run.tried), "utf-8")
+
+
+def _pretrain_line(run: TrainRun) -> str:
+    if not run.pretrain:
+        return ""
+    return (f"- Encoder pretrained first (`spacy pretrain`, character objective, "
+            f"{run.pretrain['epochs']} epochs; `nlp/ner/pretrain.py`) on {run.pretrain_words:,} "
+            f"unlabelled words: {', '.join(run.pretrain['text'])}.\n")
 
 
 def experiment_log(lang: str, tried: list[dict[str, Any]]) -> str:

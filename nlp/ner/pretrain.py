@@ -1,0 +1,108 @@
+"""`spacy pretrain` for a NER model's own encoder, on unlabelled text.
+
+With 3,600 labelled Arabic sentences the encoder sees few word forms. Pretraining it first
+to predict each word's first and last four characters from its context (spaCy's character
+objective), on the training text plus unlabelled text, gives the NER a better start. The
+text is language data listed in `configs/ner/languages.json` (`pretrain.text`): CoNLL files
+of `../shared/training/ner` (words only, tags unused) and plain-text files of
+`../shared/benchmarks` (one sentence a line). Tokens get our normaliser's NORM, as in
+training, so the embedding rows the pretraining fills are the ones the NER reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import registry
+from thinc.api import Config
+
+from nlp.ner.conll import read_conll
+from nlp.normalize import NormalizerComponent
+
+ARCHITECTURE = "claims.TransitionBasedParser.v1"  # exposes the encoder (nlp.ner.embed)
+_PRETRAINING = {
+    "max_epochs": 16, "dropout": 0.2, "n_save_every": None, "n_save_epoch": None,
+    "component": "ner", "layer": "encoder", "corpus": "corpora.pretrain",
+    "batcher": {"@batchers": "spacy.batch_by_words.v1", "size": 3000,
+                "discard_oversize": False, "tolerance": 0.2, "get_length": None},
+    "objective": {"@architectures": "spacy.PretrainCharacters.v1", "maxout_pieces": 3,
+                  "hidden_size": 300, "n_characters": 4},
+    "optimizer": {"@optimizers": "Adam.v1", "beta1": 0.9, "beta2": 0.999,
+                  "L2_is_weight_decay": True, "L2": 0.01, "grad_clip": 1.0,
+                  "use_averages": True, "eps": 1e-8, "learn_rate": 0.001},
+}
+
+
+@registry.readers("claims.TokenListCorpus.v1")  # type: ignore[untyped-decorator]
+def token_list_corpus(path: str, lang: str) -> Callable[[Language], Iterator[Example]]:
+    """JSON lines of {"tokens": [...]}, each a Doc with our normaliser's NORM."""
+    def read(nlp: Language) -> Iterator[Example]:
+        normalize = NormalizerComponent(lang)
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                doc = normalize(Doc(nlp.vocab, words=json.loads(line)["tokens"]))
+                yield Example(doc, doc)
+    return read
+
+
+def write_raw_text(lang: str, shared: Path, sources: list[str], path: Path) -> int:
+    """The unlabelled sentences of `sources` as token lists; returns the number of words."""
+    tokenizer = spacy.blank(lang).tokenizer
+    words = 0
+    with path.open("w", encoding="utf-8") as out:
+        for name in sources:
+            for tokens in _sentences(shared, name, tokenizer):
+                if len(tokens) >= 3:
+                    out.write(json.dumps({"tokens": tokens}, ensure_ascii=False) + "\n")
+                    words += len(tokens)
+    return words
+
+
+def _sentences(shared: Path, name: str, tokenizer: Any) -> Iterator[list[str]]:
+    conll = shared / "training" / "ner" / name
+    if name.endswith(".conll"):
+        if not conll.is_file():
+            raise FileNotFoundError(f"pretraining text not found: {conll}")
+        for sentence in read_conll(conll):
+            yield [w for w in sentence.words if w.strip()]
+        return
+    text = shared / "benchmarks" / name
+    if not text.is_file():
+        raise FileNotFoundError(f"pretraining text not found: {text}")
+    for line in text.read_text("utf-8").splitlines():
+        if line.strip():
+            yield [t.text for t in tokenizer(line.strip()) if not t.is_space]
+
+
+def add_pretraining(config: Config, raw_text: Path, lang: str, epochs: int) -> Config:
+    """The training config plus spaCy's [pretraining] block, which both `spacy pretrain`
+    and the later training (to load the weights into the same layer) read."""
+    config["components"]["ner"]["model"]["@architectures"] = ARCHITECTURE
+    config["pretraining"] = {**_PRETRAINING, "max_epochs": epochs}
+    config["corpora"]["pretrain"] = {"@readers": "claims.TokenListCorpus.v1",
+                                     "path": str(raw_text), "lang": lang}
+    return config
+
+
+def pretrain_encoder(config: Config, output: Path) -> Path:
+    """Run the pretraining of `config` (with `add_pretraining`); returns the last epoch's
+    weights, for `[initialize] init_tok2vec`."""
+    from spacy.training.pretrain import pretrain
+
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    filled = nlp.config.copy()
+    filled["pretraining"] = config["pretraining"]
+    filled["corpora"] = config["corpora"]
+    output.mkdir(parents=True, exist_ok=True)
+    pretrain(filled.interpolate(), output, silent=True)
+    weights = output / "model-last.bin"
+    if not weights.is_file():
+        raise RuntimeError(f"spacy pretrain wrote no {weights.name} in {output}")
+    return weights

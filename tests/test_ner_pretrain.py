@@ -1,0 +1,86 @@
+"""Pretraining a NER model's own encoder (`nlp.ner.pretrain`) on tiny, made-up data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.training.initialize import init_nlp
+from spacy.util import load_config
+
+from nlp.ner.conll import read_conll, write_docbin
+from nlp.ner.pretrain import ARCHITECTURE, add_pretraining, pretrain_encoder, write_raw_text
+from nlp.ner.train import base_config, train_ner
+
+TINY = {"components.ner.model.tok2vec.encode.width": 16,
+        "components.ner.model.tok2vec.encode.depth": 1,
+        "components.ner.model.hidden_width": 16,
+        "components.ner.model.tok2vec.embed.rows": [200, 50, 50, 20],
+        "training.max_epochs": 1, "training.eval_frequency": 10}
+SENTENCES = [
+    [("قال", "O"), ("المرصد", "B-ORG"), ("السوري", "I-ORG"), ("إن", "O"), ("5", "O"),
+     ("قتلوا", "O"), ("في", "O"), ("إدلب", "B-LOC")],
+    [("وصل", "O"), ("محمد", "B-PER"), ("علي", "I-PER"), ("إلى", "O"), ("دمشق", "B-LOC"),
+     ("أمس", "O")],
+]
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    ner = tmp_path / "shared" / "training" / "ner"
+    ner.mkdir(parents=True)
+    conll = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in SENTENCES * 6) + "\n"
+    for split in ("train", "dev"):
+        (ner / f"ar-{split}.conll").write_text(conll, encoding="utf-8")
+    langid = tmp_path / "shared" / "benchmarks" / "langid"
+    langid.mkdir(parents=True)
+    (langid / "ar-sentences.txt").write_text(
+        "أعلنت وزارة الصحة في غزة حصيلة جديدة.\n\nوصل الوفد إلى بيروت صباح اليوم.\n",
+        encoding="utf-8")
+    return tmp_path / "shared"
+
+
+def _config(shared: Path, tmp_path: Path) -> Path:
+    raw = tmp_path / "raw.jsonl"
+    write_raw_text("ar", shared, ["ar-train.conll", "langid/ar-sentences.txt"], raw)
+    path = tmp_path / "config.cfg"
+    add_pretraining(base_config(), raw, "ar", epochs=1).to_disk(path)
+    return path
+
+
+def test_raw_text_takes_conll_words_and_text_lines(shared: Path, tmp_path: Path) -> None:
+    words = write_raw_text("ar", shared, ["ar-train.conll", "langid/ar-sentences.txt"],
+                           tmp_path / "raw.jsonl")
+    lines = (tmp_path / "raw.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 12 + 2  # twelve CoNLL sentences, two text lines (the blank one dropped)
+    assert words == 6 * (8 + 6) + 8 + 7  # spaCy's tokenizer splits off the full stops
+    with pytest.raises(FileNotFoundError, match="pretraining text not found"):
+        write_raw_text("ar", shared, ["ar-missing.conll"], tmp_path / "x.jsonl")
+
+
+def test_training_starts_from_the_pretrained_encoder(shared: Path, tmp_path: Path) -> None:
+    docbin = tmp_path / "train.spacy"
+    write_docbin(read_conll(shared / "training" / "ner" / "ar-train.conll"),
+                 spacy.blank("ar").vocab, docbin)
+    settings = {"nlp.lang": "ar", "paths.train": str(docbin), "paths.dev": str(docbin), **TINY}
+    config = load_config(_config(shared, tmp_path), overrides=settings, interpolate=False)
+    weights = pretrain_encoder(config, tmp_path / "pretrain")
+    config = load_config(_config(shared, tmp_path),
+                         overrides={**settings, "paths.init_tok2vec": str(weights)})
+    nlp = init_nlp(config)
+    model = nlp.get_pipe("ner").model
+    encoder = model.get_ref("encoder")
+    assert encoder is model.get_ref("tok2vec").layers[0]  # the encoder, not spaCy's wrapper
+    assert encoder.to_bytes() == weights.read_bytes()
+
+
+def test_train_ner_pretrains_when_asked_and_says_so(shared: Path, tmp_path: Path) -> None:
+    run = train_ner("ar", shared, tmp_path / "ner-ar", overrides=TINY, workdir=tmp_path,
+                    pretrain={"epochs": 1, "text": ["ar-train.conll"]})
+    assert run.pretrain_words == 6 * (8 + 6)
+    card = (tmp_path / "ner-ar" / "README.md").read_text("utf-8")
+    assert "Encoder pretrained first" in card and "84 unlabelled words" in card
+    nlp = spacy.load(tmp_path / "ner-ar")
+    assert nlp.get_pipe_config("ner")["model"]["@architectures"] == ARCHITECTURE
+    assert nlp("قال المرصد إن 5 قتلوا في إدلب") is not None
