@@ -563,7 +563,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = [os.path.relpath(p.resolve(), base) for p in written]
         stderr.print(f"plots: {', '.join(str(p) for p in written)}")
     if args.report:
-        args.report.write_text(format_markdown(scores, images=images), encoding="utf-8")
+        report = format_markdown(scores, images=images, summary=summary)
+        args.report.write_text(report, encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return EXIT_OK

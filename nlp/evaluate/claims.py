@@ -283,9 +283,12 @@ def evaluate(pairs: Iterable[tuple[GoldDocument, Result]]) -> ClaimScores:
 
 # -- presentation ----------------------------------------------------------------------------
 def format_markdown(scores: ClaimScores, title: str = "Claim evaluation",
-                    max_errors: int = 200, images: Iterable[str] = ()) -> str:
-    """The report: tables, the plots at `images` (paths relative to the report), errors."""
-    summary = scores.summary()
+                    max_errors: int = 200, images: Iterable[str] = (),
+                    summary: dict[str, Any] | None = None) -> str:
+    """The report: tables, the plots at `images` (paths relative to the report), errors.
+    `summary` is `scores.summary()` when the caller already has it (it is not cheap)."""
+    if summary is None:
+        summary = scores.summary()
     lines = [f"# {title}", "", "| | docs | gold | claim P | claim R | claim F1 | figure F1 | "
              + " | ".join(FIELDS) + " | ECE | ECE if calibrated |",
              "|---" * (9 + len(FIELDS)) + "|"]

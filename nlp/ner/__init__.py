@@ -4,8 +4,9 @@
 - `gazetteer`: known places and organisations with canonical ids (`claims_gazetteer`).
 - `spans`: clitics and case suffixes split off entity spans (`claims_spans`).
 - `hf`: optional local Hugging Face token-classification backend (`claims_transformers_ner`).
-- `embed`: the `claims.StemHashEmbed.v1` token embedding our trained models may name.
-- `conll`, `train`: CoNLL data and `claims train ner`.
+- `embed`: architectures our trained models may name: the `claims.StemHashEmbed.v1` token
+  embedding, and `claims.TransitionBasedParser.v1` (spaCy's, with its encoder as a ref).
+- `conll`, `train`, `pretrain`: CoNLL data, `claims train ner` and its encoder pretraining.
 
 The statistical NER itself is spaCy's `ner` component, trained by `train` and shipped in
 `models/ner-<lang>/`; the language configs source it from there.

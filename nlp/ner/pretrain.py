@@ -27,8 +27,8 @@ from nlp.ner.conll import read_conll
 from nlp.normalize import NormalizerComponent
 
 ARCHITECTURE = "claims.TransitionBasedParser.v1"  # exposes the encoder (nlp.ner.embed)
-_PRETRAINING = {
-    "max_epochs": 16, "dropout": 0.2, "n_save_every": None, "n_save_epoch": None,
+_PRETRAINING = {  # spaCy's [pretraining] block; add_pretraining adds max_epochs
+    "dropout": 0.2, "n_save_every": None, "n_save_epoch": None,
     "component": "ner", "layer": "encoder", "corpus": "corpora.pretrain",
     "batcher": {"@batchers": "spacy.batch_by_words.v1", "size": 3000,
                 "discard_oversize": False, "tolerance": 0.2, "get_length": None},

@@ -22,7 +22,7 @@ import spacy
 from spacy.cli.train import train as spacy_train
 from thinc.api import Config
 
-import nlp.ner.embed  # (registers claims.StemHashEmbed.v1, which configs may name)
+import nlp.ner.embed  # (registers the claims.* architectures, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
 from nlp.ner.conll import read_conll, write_docbin
 from nlp.ner.pretrain import add_pretraining, pretrain_encoder, write_raw_text
