@@ -212,6 +212,14 @@ def test_victims_named_by_the_clause_predicate(extractor: Extractor, lang: str, 
     ("fa", "اسلام‌آباد/کابل - کمیساریای عالی پناهندگان اعلام کرد بیش از ۱۲ هزار نفر آواره شدند.",
      "کمیساریای عالی پناهندگان"),
     ("fa", "در خبری دیگر، خبرگزاری هرانا گزارش داد دست‌کم ۲۷ نفر بازداشت شدند.", "خبرگزاری هرانا"),
+    # past a dateline whose place is followed by a comma or a bracketed agency
+    ("fa", "کویته (رویترز) – وزارت کشور پاکستان اعلام کرد ۳۰ نفر بازداشت شدند.",
+     "وزارت کشور پاکستان"),
+    ("fa", "موصل، عراق – شورای استان اعلام کرد ۳۰ نفر زخمی شدند.", "شورای استان"),
+    ("tr", "GAZZE (AA) - Sağlık Bakanlığı 30 kişinin öldüğünü açıkladı.", "Sağlık Bakanlığı"),
+    # a count of people that is no claim's may name the reporter ("a doctor said")
+    ("fa", "یک پرستار بیمارستان امام رضا به خبرنگاران گفت ۳۰ زخمی بستری هستند.", "یک پرستار"),
+    ("en", "Two nurses at the hospital said 30 wounded had been admitted.", "Two nurses"),
     # Turkish: the speaker before a closing quote, a topic closed by ise
     ("tr", 'Sözcü, "Saldırılardan kaçan 12 bin kişi Çad sınırını geçti" dedi.', "Sözcü"),
     ("tr", "Nijerya ordusu ise ormandaki bir kampı bastığını ve 9 silahlıyı öldürdüğünü "

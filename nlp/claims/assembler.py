@@ -589,13 +589,18 @@ class ClaimAssembler:
 
     def _roles(self, info: _Sentence, drafts: list[ClaimDraft]) -> None:
         doc = info.span.doc
-        # figures that count no one may stand in a role ("a security source said")
-        blocked = {i for f, people in zip(info.figures, info.people, strict=True) if people
-                   for i in range(f.span.start, f.span.end)}
-        blocked |= {i for c in info.triggers for i in range(c.start, c.end)}
+        # figures that count no one may stand in a role ("a security source said"); in a
+        # source, also a count of people that is no claim's ("two witnesses told Reuters",
+        # "یک پزشک ... گفت": a doctor said)
+        triggers = {i for c in info.triggers for i in range(c.start, c.end)}
+        people = [f for f, counts in zip(info.figures, info.people, strict=True) if counts]
+        counted = {d.figure_token for d in drafts}
+        blocked = triggers | {i for f in people if f.span.start in counted
+                              for i in range(f.span.start, f.span.end)}
         sources = {id(d): self.roles.source(info.span, info.cues["source"],
                                             d.figure_token, blocked, info.cues["reporters"])
                    for d in drafts}
+        blocked |= {i for f in people for i in range(f.span.start, f.span.end)}
         for source in sources.values():
             if source is not None:
                 blocked |= set(range(source.start, source.end))

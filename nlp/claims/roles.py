@@ -28,6 +28,7 @@ _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 
 
 _HEADLINE_TOKENS = 14  # how far into a line a reporter's colon may stand
+_DATELINE_TOKENS = 8  # "ناصریه، عراق (رویترز) –": place, country, agency, brackets
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ class RoleFinder:
                     doc[end].text in (",", "،") and end > start
                     and self.lex.lookup("boundaries", doc[start]) is not None)):
                 start = end  # past a dateline, or an adverbial: "در خبری دیگر، هرانا ..."
+                continue
+            dash = _dateline_dash(doc, start, end, verb)
+            if dash is not None:  # "صنعا (خبرگزاری‌ها) – ...", "ناصریه، عراق – ..."
+                start = dash
                 continue
             break
         topic = next((k for k in range(start, end) if doc[k].lower_ in self.topic_markers),
@@ -357,6 +362,16 @@ def _dash(doc: Doc, k: int) -> bool:
     (life-threatening, pro-government)."""
     text = doc[k].text
     return text in ("—", "–") or (text in ("-", "|") and k > 0 and bool(doc[k - 1].whitespace_))
+
+
+def _dateline_dash(doc: Doc, start: int, end: int, verb: int) -> int | None:
+    """The dash that ends a dateline whose place is followed by a comma or a bracketed
+    agency ("Peshawar (Reuters) –", "Nasiriyah, Iraq –"), when it comes within a few tokens
+    of the line's start."""
+    if end >= verb or end == start or doc[end].text not in ("(", ",", "،"):
+        return None
+    return next((k for k in range(end + 1, min(verb, start + _DATELINE_TOKENS))
+                 if _dash(doc, k)), None)
 
 
 def _after_dashes(doc: Doc, span: TokenSpan) -> TokenSpan | None:
