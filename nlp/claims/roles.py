@@ -108,13 +108,13 @@ class RoleFinder:
             while end < verb and not ((doc[end].is_punct and doc[end].text != "/")
                                       or doc[end].i in blocked):
                 end += 1  # "اسلام‌آباد/کابل - ...": one dateline
-            if end < verb and (_dash(doc, end) or doc[end].text == ":" or (
+            if end < verb and (doc[end].text == ":" or (
                     doc[end].text in (",", "،") and end > start
                     and self.lex.lookup("boundaries", doc[start]) is not None)):
-                start = end  # past a dateline, or an adverbial: "در خبری دیگر، هرانا ..."
+                start = end  # past a headline tag, or an adverbial: "در خبری دیگر، هرانا ..."
                 continue
             dash = _dateline_dash(doc, start, end, verb)
-            if dash is not None:  # "صنعا (خبرگزاری‌ها) – ...", "ناصریه، عراق – ..."
+            if dash is not None:  # past a dateline: "صنعا (خبرگزاری‌ها) – ..."
                 start = dash
                 continue
             break
@@ -365,10 +365,15 @@ def _dash(doc: Doc, k: int) -> bool:
 
 
 def _dateline_dash(doc: Doc, start: int, end: int, verb: int) -> int | None:
-    """The dash that ends a dateline whose place is followed by a comma or a bracketed
-    agency ("Peshawar (Reuters) –", "Nasiriyah, Iraq –"), when it comes within a few tokens
-    of the line's start."""
-    if end >= verb or end == start or doc[end].text not in ("(", ",", "،"):
+    """The dash that ends a dateline opening at `start`, before the verb: the first
+    punctuation `end` ("13:05 —", "اسلام‌آباد/کابل -"), or, after a place followed by a
+    comma or a bracketed agency, one within a few tokens of the start ("Peshawar (Reuters)
+    –", "Nasiriyah, Iraq –")."""
+    if end >= verb:
+        return None
+    if _dash(doc, end):
+        return end
+    if end == start or doc[end].text not in ("(", ",", "،"):
         return None
     return next((k for k in range(end + 1, min(verb, start + _DATELINE_TOKENS))
                  if _dash(doc, k)), None)
