@@ -28,6 +28,7 @@ import nlp.ner
 import nlp.normalize
 import nlp.numbers
 import nlp.sentences  # noqa: F401  (these imports register the factories the configs name)
+from nlp.ner.retype import NAME as ENTITY_TYPES
 from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
@@ -70,13 +71,31 @@ def config_for(lang: str, ner: NerOptions | None = None, scorer: bool = True) ->
         if not ner.model_path:
             raise ValueError("the transformers NER backend needs model_path (a local folder)")
         components["ner"] = {"factory": "claims_transformers_ner", "model_path": ner.model_path}
+        _drop(config, ENTITY_TYPES)  # fitted beside our NER, not beside theirs
     elif ner.model:
         components["ner"] = {"source": ner.model}
+        if ENTITY_TYPES in components:  # the typer comes from the same model, if it has one
+            if ENTITY_TYPES in _sourced_pipeline(ner.model):
+                components[ENTITY_TYPES] = {"source": ner.model}
+            else:
+                _drop(config, ENTITY_TYPES)
     if not ner.gazetteer:
         _drop(config, "claims_gazetteer")
     if not scorer:
         _drop(config, "claims_confidence")
     return config
+
+
+def _sourced_pipeline(model: str) -> list[str]:
+    """The component names of a spaCy model folder or installed package (none if neither:
+    sourcing its `ner` then fails with spaCy's own message)."""
+    path = Path(model)
+    if not path.is_dir():
+        if not spacy.util.is_package(model):
+            return []
+        path = spacy.util.get_package_path(model)
+    names: list[str] = spacy.util.load_config(path / "config.cfg")["nlp"]["pipeline"]
+    return names
 
 
 def _drop(config: Config, name: str) -> None:

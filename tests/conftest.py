@@ -49,3 +49,14 @@ def run_claims(*args: str, stdin: str | None = None, timeout: int = 300
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run([sys.executable, "-m", "nlp.cli", *args], input=stdin,
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def write_ner_training(tmp_path: Path, lang: str,
+                       sentences: list[list[tuple[str, str]]]) -> Path:
+    """A made-up `shared/training/ner` with the same six-fold sentences as train and dev."""
+    ner = tmp_path / "shared" / "training" / "ner"
+    ner.mkdir(parents=True)
+    conll = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences * 6) + "\n"
+    for split in ("train", "dev"):
+        (ner / f"{lang}-{split}.conll").write_text(conll, encoding="utf-8")
+    return tmp_path / "shared"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+from conftest import write_ner_training
 from spacy.training.initialize import init_nlp
 from spacy.util import load_config
 
@@ -32,19 +33,9 @@ SENTENCES = [
 ]
 
 
-def _write_training(tmp_path: Path, lang: str, sentences: list[list[tuple[str, str]]]) -> Path:
-    """A made-up `shared/training/ner` with the same six-fold sentences as train and dev."""
-    ner = tmp_path / "shared" / "training" / "ner"
-    ner.mkdir(parents=True)
-    conll = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences * 6) + "\n"
-    for split in ("train", "dev"):
-        (ner / f"{lang}-{split}.conll").write_text(conll, encoding="utf-8")
-    return tmp_path / "shared"
-
-
 @pytest.fixture
 def shared(tmp_path: Path) -> Path:
-    _write_training(tmp_path, "ar", SENTENCES)
+    write_ner_training(tmp_path, "ar", SENTENCES)
     langid = tmp_path / "shared" / "benchmarks" / "langid"
     langid.mkdir(parents=True)
     (langid / "ar-sentences.txt").write_text(
@@ -109,7 +100,7 @@ ENGLISH = [[("SOHR", "B-ORG"), ("said", "O"), ("5", "O"), ("died", "O"), ("in", 
 
 @pytest.fixture
 def english(tmp_path: Path) -> Path:
-    return _write_training(tmp_path, "en", ENGLISH)
+    return write_ner_training(tmp_path, "en", ENGLISH)
 
 
 def _init_english(english: Path, tmp_path: Path, spec: dict[str, str],

@@ -3,6 +3,8 @@
 - `labels`: our label set and the mapper from other schemes (`claims_entities`).
 - `gazetteer`: known places and organisations with canonical ids (`claims_gazetteer`).
 - `spans`: clitics and case suffixes split off entity spans (`claims_spans`).
+- `retype`: a second opinion on each found entity's type, from its sentence
+  (`claims_entity_types`; Turkish).
 - `hf`: optional local Hugging Face token-classification backend (`claims_transformers_ner`).
 - `embed`: architectures our trained models may name: the `claims.StemHashEmbed.v1` token
   embedding, and `claims.TransitionBasedParser.v1` (spaCy's, with its encoder as a ref).
@@ -12,7 +14,7 @@ The statistical NER itself is spaCy's `ner` component, trained by `train` and sh
 `models/ner-<lang>/`; the language configs source it from there.
 """
 
-from nlp.ner import embed, gazetteer, hf, spans
+from nlp.ner import embed, gazetteer, hf, retype, spans
 from nlp.ner.labels import LABELS, EntityLabelMapper
 
-__all__ = ["LABELS", "EntityLabelMapper", "embed", "gazetteer", "hf", "spans"]
+__all__ = ["LABELS", "EntityLabelMapper", "embed", "gazetteer", "hf", "retype", "spans"]
