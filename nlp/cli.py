@@ -189,6 +189,12 @@ def _ner_choice(args: argparse.Namespace, gazetteer: bool = True) -> NerOptions 
             raise UsageError(f"--ner-model: no such folder: {args.ner_model}")
         return NerOptions(backend="transformers", model_path=args.ner_model,
                           gazetteer=gazetteer)
+    from spacy.util import is_package
+
+    if args.ner_model and not ((Path(args.ner_model) / "config.cfg").is_file()
+                               or is_package(args.ner_model)):
+        raise UsageError(f"--ner-model: {args.ner_model} is neither a spaCy model folder "
+                         "(with a config.cfg) nor an installed spaCy package")
     if args.ner_model or not gazetteer:
         return NerOptions(model=args.ner_model, gazetteer=gazetteer)
     return None

@@ -186,6 +186,18 @@ def test_transformers_backend_needs_an_existing_folder(tmp_path: Path) -> None:
     assert "no such folder" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("lang", ["ar", "tr"])
+def test_a_ner_model_that_is_no_spacy_model_is_a_clear_error(tmp_path: Path, lang: str) -> None:
+    conll = tmp_path / "x.conll"
+    conll.write_text("Ali\tB-PER\n", "utf-8")
+    (tmp_path / "empty").mkdir()
+    for model in (tmp_path / "empty", tmp_path / "none", "no_such_package"):
+        result = run_claims("eval-ner", str(conll), "--lang", lang, "--ner-model", str(model))
+        assert result.returncode == 2, result.stderr
+        said = " ".join(result.stderr.split())  # the console wraps long lines
+        assert "neither a spaCy model folder" in said and "internal error" not in said
+
+
 # -- the shipped models ---------------------------------------------------------------------
 EXTRACT = {
     "en": ("The Syrian Observatory for Human Rights said 12 civilians were killed in Idlib.",
