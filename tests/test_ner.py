@@ -107,6 +107,17 @@ def test_trimming_keeps_diacritics_inside_the_original_offsets() -> None:
     assert ent.text == "طَرْطُوس" and ent.start_char == 5  # after و and its vowel mark
 
 
+@pytest.mark.parametrize("text", ["Halep'te", "Dün Halep'te. Bugün Tartus'ta"])
+def test_split_off_suffixes_stay_in_their_sentence(text: str) -> None:
+    doc = _doc("tr", text)
+    doc.ents = [Span(doc, i, i + 1, label="LOC") for i, t in enumerate(doc) if "'" in t.text]
+    for token in doc:  # as the sentencizer leaves them
+        token.is_sent_start = token.i == 0 or doc[token.i - 1].text == "."
+    sentences = [s.text for s in SpanTrimmer("tr")(doc).sents]  # a one-token doc raised E030
+    assert sentences == [s.strip() for s in text.replace(". ", ".|").split("|")]
+    assert all(t.is_sent_start is not None for t in doc)
+
+
 # -- scoring --------------------------------------------------------------------------------
 def _ruler_pipeline(lang: str, patterns: list[dict[str, object]]) -> spacy.language.Language:
     pipeline = spacy.blank(lang)

@@ -42,6 +42,9 @@ class SpanTrimmer:
             plans.append((start, end, ent.label_, ent.kb_id_))
         if not cuts:
             return doc
+        # sentencizer boundaries need fixing after a split; a parse's come from its heads
+        sentences = doc.has_annotation("SENT_START") and not doc.has_annotation("DEP")
+        inner: set[int] = set()  # where the pieces after a token's first begin (chars)
         with doc.retokenize() as retokenizer:
             for index, points in cuts.items():
                 token = doc[index]
@@ -52,6 +55,11 @@ class SpanTrimmer:
                 for norm in norms:  # the retokenizer stores hashes; keep the strings
                     doc.vocab.strings.add(norm)
                 retokenizer.split(token, orths, heads=heads, attrs={"NORM": norms})
+                inner.update(token.idx + b for b in bounds[1:-1])
+        if sentences:  # a split-off piece continues its token's sentence
+            for token in doc:
+                if token.idx in inner:
+                    token.is_sent_start = False
         ents: list[Span] = []
         for start, end, label, kb_id in plans:
             span = doc.char_span(start, end, label=label, kb_id=kb_id, alignment_mode="strict")
