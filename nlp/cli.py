@@ -30,7 +30,7 @@ from nlp.batch import (
     read_inputs,
     skip_done,
 )
-from nlp.pipeline import NerOptions
+from nlp.pipeline import NerOptions, spacy_model_config
 
 if TYPE_CHECKING:
     from nlp.extract import Extractor, Incoming
@@ -189,10 +189,7 @@ def _ner_choice(args: argparse.Namespace, gazetteer: bool = True) -> NerOptions 
             raise UsageError(f"--ner-model: no such folder: {args.ner_model}")
         return NerOptions(backend="transformers", model_path=args.ner_model,
                           gazetteer=gazetteer)
-    from spacy.util import is_package
-
-    if args.ner_model and not ((Path(args.ner_model) / "config.cfg").is_file()
-                               or is_package(args.ner_model)):
+    if args.ner_model and spacy_model_config(args.ner_model) is None:
         raise UsageError(f"--ner-model: {args.ner_model} is neither a spaCy model folder "
                          "(with a config.cfg) nor an installed spaCy package")
     if args.ner_model or not gazetteer:

@@ -86,15 +86,22 @@ def config_for(lang: str, ner: NerOptions | None = None, scorer: bool = True) ->
     return config
 
 
+def spacy_model_config(model: str) -> Path | None:
+    """The config.cfg of a spaCy model folder or installed package; None if `model` is
+    neither."""
+    config = Path(model) / "config.cfg"
+    if config.is_file():
+        return config
+    if spacy.util.is_package(model):
+        return spacy.util.get_package_path(model) / "config.cfg"
+    return None
+
+
 def _sourced_pipeline(model: str) -> list[str]:
-    """The component names of a spaCy model folder or installed package (none if neither:
-    sourcing its `ner` then fails with spaCy's own message)."""
-    path = Path(model)
-    if not path.is_dir():
-        if not spacy.util.is_package(model):
-            return []
-        path = spacy.util.get_package_path(model)
-    names: list[str] = spacy.util.load_config(path / "config.cfg")["nlp"]["pipeline"]
+    """The component names of a spaCy model (none if it is no model: sourcing its `ner`
+    then fails with spaCy's own message)."""
+    config = spacy_model_config(model)
+    names: list[str] = [] if config is None else spacy.util.load_config(config)["nlp"]["pipeline"]
     return names
 
 

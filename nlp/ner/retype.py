@@ -41,12 +41,15 @@ _CONTEXT = 3  # neighbours read on each side of the span
 
 
 def span_features(span: Span, stem: Callable[[str], str],
-                  sentence: Sequence[str] | None = None,
+                  doc_stems: Sequence[str] | None = None,
                   known: str | None = None) -> dict[str, float]:
-    """Sparse features of one entity span. `sentence`: stems of the words around it (the
-    span's sentence; computed when not given); `known`: what the gazetteer calls exactly
-    this span, if anything (LOC, LOC/city, ORG)."""
-    stems = [stem(token.text) for token in span]
+    """Sparse features of one entity span. `doc_stems`: the stem of every token of the
+    span's doc (computed when not given); `known`: what the gazetteer calls exactly this
+    span, if anything (LOC, LOC/city, ORG)."""
+    doc = span.doc
+    words = doc_stems if doc_stems is not None else [stem(token.text) for token in doc]
+    bounds = span.sent if doc.has_annotation("SENT_START") else doc[:]
+    stems = words[span.start:span.end]
     features = {"full=" + " ".join(stems): 1.0, "first=" + stems[0]: 1.0,
                 "last=" + stems[-1]: 1.0, f"len={min(len(span), 4)}": 1.0,
                 "affix=" + _affix(span[-1].lower_, stems[-1]): 1.0,
@@ -66,18 +69,15 @@ def span_features(span: Span, stem: Callable[[str], str],
     for n in (2, 3, 4):
         for k in range(len(last) - n + 1):
             features[f"c{n}=" + last[k:k + n]] = 1.0
-    doc = span.doc
-    bounds = span.sent if doc.has_annotation("SENT_START") else doc[:]
     for d in range(1, _CONTEXT + 1):
-        before = stem(doc[span.start - d].text) if span.start - d >= bounds.start else "<s>"
-        after = stem(doc[span.end + d - 1].text) if span.end + d - 1 < bounds.end else "</s>"
+        before = words[span.start - d] if span.start - d >= bounds.start else "<s>"
+        after = words[span.end + d - 1] if span.end + d - 1 < bounds.end else "</s>"
         features[f"p{d}=" + before] = 1.0
         features[f"n{d}=" + after] = 1.0
         if d > 1:
             features["pb=" + before] = 1.0
             features["nb=" + after] = 1.0
-    for word in (sentence if sentence is not None
-                 else [stem(token.text) for token in bounds]):
+    for word in words[bounds.start:bounds.end]:
         features.setdefault("bag=" + word, _BAG_WEIGHT)
     return features
 
@@ -156,20 +156,15 @@ class EntityTyper:
         return doc
 
     def features(self, ents: Sequence[Span]) -> Iterator[dict[str, float]]:
-        """Features of each span, computing each sentence's stems and each doc's gazetteer
-        hits once (the spans may come from many docs)."""
-        stems: dict[tuple[int, int], list[str]] = {}
-        known: dict[int, dict[tuple[int, int], str]] = {}
+        """Features of each span, stemming each doc and finding its gazetteer hits once
+        (the spans may come from many docs)."""
+        docs: dict[int, tuple[list[str], dict[tuple[int, int], str]]] = {}
         for ent in ents:
             doc = ent.doc
-            bounds = ent.sent if doc.has_annotation("SENT_START") else doc[:]
-            key = (id(doc), bounds.start)
-            if key not in stems:
-                stems[key] = [self.stemmer(token.text) for token in bounds]
-            if id(doc) not in known:
-                known[id(doc)] = self._known(doc)
-            yield span_features(ent, self.stemmer, stems[key],
-                                known[id(doc)].get((ent.start, ent.end)))
+            if id(doc) not in docs:
+                docs[id(doc)] = ([self.stemmer(token.text) for token in doc], self._known(doc))
+            stems, known = docs[id(doc)]
+            yield span_features(ent, self.stemmer, stems, known.get((ent.start, ent.end)))
 
     def _known(self, doc: Doc) -> dict[tuple[int, int], str]:
         gazetteer = self.gazetteer

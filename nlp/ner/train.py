@@ -244,9 +244,10 @@ def _entity_types_line(run: TrainRun) -> str:
     fit = run.entity_types_fit
     if not fit:
         return ""
-    why = run.entity_types.get("prior_why")
-    chosen = f"fixed in languages.json: {why}" if fit.get("fixed") and why else (
-        "fixed in languages.json" if fit.get("fixed") else "chosen on dev")
+    chosen = "chosen on dev"
+    if fit.get("fixed"):
+        why = run.entity_types.get("prior_why")
+        chosen = f"fixed in languages.json: {why}" if why else "fixed in languages.json"
     by_prior = ", ".join(f"{p} → {f1:.3f}" for p, f1 in fit["dev_f1_by_prior"].items())
     text = (f"- Entity types re-chosen after the NER by `claims_entity_types` "
             f"(`nlp/ner/retype.py`): logistic regression (C {fit['C']}) over "
