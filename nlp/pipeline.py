@@ -28,11 +28,14 @@ import nlp.ner
 import nlp.normalize
 import nlp.numbers
 import nlp.sentences  # noqa: F401  (these imports register the factories the configs name)
+from nlp.ner.fill import NAME as ENTITY_FILL
 from nlp.ner.retype import NAME as ENTITY_TYPES
 from nlp.resources import language_data
 from nlp.schema import SUPPORTED_LANGS
 
 BACKENDS = ("spacy", "transformers")
+# components fitted beside our NER and saved in its model folder, sourced from there with it
+NER_COMPANIONS = (ENTITY_FILL, ENTITY_TYPES)
 _BRACKET_EMOTICON = re.compile(r"[()\[\]]+[:;]+|[:;]+[()\[\]]+")
 _DECIMAL = re.compile(r"^[0-9٠-٩۰-۹]+(?:[.,٫٬:/][0-9٠-٩۰-۹]+)+$")
 
@@ -71,14 +74,16 @@ def config_for(lang: str, ner: NerOptions | None = None, scorer: bool = True) ->
         if not ner.model_path:
             raise ValueError("the transformers NER backend needs model_path (a local folder)")
         components["ner"] = {"factory": "claims_transformers_ner", "model_path": ner.model_path}
-        _drop(config, ENTITY_TYPES)  # fitted beside our NER, not beside theirs
+        for name in NER_COMPANIONS:  # fitted beside our NER, not beside theirs
+            _drop(config, name)
     elif ner.model:
         components["ner"] = {"source": ner.model}
-        if ENTITY_TYPES in components:  # the typer comes from the same model, if it has one
-            if ENTITY_TYPES in _sourced_pipeline(ner.model):
-                components[ENTITY_TYPES] = {"source": ner.model}
+        sourced = _sourced_pipeline(ner.model)
+        for name in NER_COMPANIONS:  # they come from the same model, if it has them
+            if name in components and name in sourced:
+                components[name] = {"source": ner.model}
             else:
-                _drop(config, ENTITY_TYPES)
+                _drop(config, name)
     if not ner.gazetteer:
         _drop(config, "claims_gazetteer")
     if not scorer:

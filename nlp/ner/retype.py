@@ -52,7 +52,7 @@ def span_features(span: Span, stem: Callable[[str], str],
     stems = words[span.start:span.end]
     features = {"full=" + " ".join(stems): 1.0, "first=" + stems[0]: 1.0,
                 "last=" + stems[-1]: 1.0, f"len={min(len(span), 4)}": 1.0,
-                "affix=" + _affix(span[-1].lower_, stems[-1]): 1.0,
+                "affix=" + affix(span[-1].lower_, stems[-1]): 1.0,
                 "shape=" + "".join(_shape(token.text) for token in span): 1.0,
                 "caps": float(all(token.is_upper for token in span))}
     if known:
@@ -82,7 +82,7 @@ def span_features(span: Span, stem: Callable[[str], str],
     return features
 
 
-def _affix(word: str, stem: str) -> str:
+def affix(word: str, stem: str) -> str:
     """What the stemmer cut off the word: a case suffix (+'da), clitics (و+), or nothing."""
     if word.startswith(stem):
         return "+" + word[len(stem):]

@@ -26,6 +26,8 @@ from thinc.api import Config
 import nlp.ner.embed  # (registers the claims.* architectures, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
 from nlp.ner.conll import read_conll, to_doc, write_docbin
+from nlp.ner.fill import NAME as ENTITY_FILL
+from nlp.ner.fill import EntityFill, fit_entity_fill
 from nlp.ner.pretrain import (
     add_package_encoder,
     add_pretraining,
@@ -56,6 +58,8 @@ class TrainRun:
     encoder_from: dict[str, str] = field(default_factory=dict)  # languages.json `encoder_from`
     entity_types: dict[str, Any] = field(default_factory=dict)  # languages.json `entity_types`
     entity_types_fit: dict[str, Any] = field(default_factory=dict)  # what fitting it gave
+    entity_fill: dict[str, Any] = field(default_factory=dict)  # languages.json `entity_fill`
+    entity_fill_fit: dict[str, Any] = field(default_factory=dict)
 
 
 def language_choices(lang: str) -> dict[str, Any]:
@@ -87,7 +91,8 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
                    pretrain=choices.get("pretrain", {}) if pretrain is None else pretrain,
                    encoder_from=dict(choices.get("encoder_from", {}) if encoder_from is None
                                      else encoder_from),
-                   entity_types=dict(choices.get("entity_types", {})))
+                   entity_types=dict(choices.get("entity_types", {})),
+                   entity_fill=dict(choices.get("entity_fill", {})))
     data = shared / "training" / "ner"
     train_files = [data / f"{lang}-train.conll", *(data / name for name in run.extra_train)]
     dev_file = data / f"{lang}-dev.conll"
@@ -121,13 +126,31 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
         if output.exists():
             shutil.rmtree(output)
         shutil.copytree(tmp / "out" / "model-best", output)
+    started = time.perf_counter()
+    if run.entity_fill:  # first: the typer then also re-chooses the types of what it adds
+        run.entity_fill_fit = add_entity_fill(output, train_files, dev_file, run.entity_fill)
     if run.entity_types:
-        started = time.perf_counter()
         run.entity_types_fit = add_entity_types(output, train_files, dev_file, run.entity_types)
-        run.seconds += time.perf_counter() - started
+    run.seconds += time.perf_counter() - started
     run.scores = score_model(output, lang, shared)
     write_card(run)
     return run
+
+
+def add_entity_fill(model: Path, train_files: list[Path], dev_file: Path,
+                    choice: dict[str, Any]) -> dict[str, Any]:
+    """Train `claims_entity_fill` (nlp/ner/fill.py) on the training files, score it on dev
+    beside the trained NER, and save it into the model folder after `ner`."""
+    pipeline = spacy.load(model)
+    dev = read_conll(dev_file)
+    predicted = list(pipeline.pipe(to_doc(pipeline.vocab, s, with_gold=False) for s in dev))
+    fill = pipeline.add_pipe(ENTITY_FILL, after="ner")
+    assert isinstance(fill, EntityFill)
+    train = (s for path in train_files for s in read_conll(path))
+    fit = fit_entity_fill(fill, train, dev, predicted, c1=float(choice["c1"]),
+                          c2=float(choice["c2"]), iterations=int(choice["iterations"]))
+    pipeline.to_disk(model)
+    return fit
 
 
 def add_entity_types(model: Path, train_files: list[Path], dev_file: Path,
@@ -139,7 +162,7 @@ def add_entity_types(model: Path, train_files: list[Path], dev_file: Path,
     dev = read_conll(dev_file)
     gold = [to_doc(pipeline.vocab, s) for s in dev]
     predicted = list(pipeline.pipe(to_doc(pipeline.vocab, s, with_gold=False) for s in dev))
-    typer = pipeline.add_pipe(ENTITY_TYPES, after="ner")
+    typer = pipeline.add_pipe(ENTITY_TYPES)  # last: after the NER and the fill, if any
     assert isinstance(typer, EntityTyper)
     train = (normalize(to_doc(pipeline.vocab, s)) for path in train_files
              for s in read_conll(path))
@@ -184,6 +207,8 @@ def write_card(run: TrainRun) -> None:
         record["pretrain"] = {**run.pretrain, "words": run.pretrain_words}
     if run.encoder_from:
         record["encoder_from"] = {**run.encoder_from, "version": _package_version(run)}
+    if run.entity_fill_fit:
+        record["entity_fill"] = run.entity_fill_fit
     if run.entity_types_fit:
         record["entity_types"] = run.entity_types_fit
     (run.output / "training.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
@@ -204,7 +229,7 @@ and overrides `{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors
   best checkpoint chosen on {run.lang}-dev.conll ({run.dev_sentences} sentences). Sources and
   licences: `../shared/benchmarks/SOURCES.md`; the model is derived from that data and shares
   its licence (CC BY-SA 4.0 for ar/tr/en, MIT for fa).
-{_pretrain_line(run)}{_encoder_line(run)}{_entity_types_line(run)}\
+{_pretrain_line(run)}{_encoder_line(run)}{_entity_fill_line(run)}{_entity_types_line(run)}\
 - Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
 - Size: {size / 1e6:.1f} MB.
 
@@ -238,6 +263,20 @@ def _encoder_line(run: TrainRun) -> str:
             f"{_package_version(run)}'s `{run.encoder_from.get('component', 'ner')}` "
             f"(`claims.PackageEncoder.v1` in `nlp/ner/pretrain.py`), then fine-tuned here; "
             f"see the package's own licence and training data.\n")
+
+
+def _entity_fill_line(run: TrainRun) -> str:
+    fit = run.entity_fill_fit
+    if not fit:
+        return ""
+    text = (f"- Entities the NER missed are added by `claims_entity_fill` (`nlp/ner/fill.py`): "
+            f"a linear-chain CRF (CRFsuite, L-BFGS, c1 {fit['c1']}, c2 {fit['c2']}, "
+            f"{fit['iterations']} iterations) over each word's form, stem, affixes and "
+            f"±{fit['window']} neighbours, trained on {fit['train_sentences']:,} sentences; "
+            f"its entities that overlap none of the NER's are kept. Dev F1: NER alone "
+            f"{fit['dev_f1_without']:.3f}, CRF alone {fit['dev_f1_crf_alone']:.3f}, "
+            f"NER filled in by the CRF {fit['dev_f1']:.3f}.")
+    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
 
 
 def _entity_types_line(run: TrainRun) -> str:
