@@ -41,6 +41,7 @@ class Entry:
 class Name:
     entry: Entry
     cased: tuple[str, ...]  # the name's tokens as written (for the capitalisation check)
+    as_written: bool = False  # matches only as written, not in normal form
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def _gazetteer_file(kind: str) -> dict[str, Any] | None:
     return data
 
 
-def _entries(lang: str) -> Iterator[tuple[Entry, str]]:
+def _entries(lang: str) -> Iterator[tuple[Entry, str, bool]]:
+    """Each (entry, name, whether the name matches only as written) of the language."""
     for kind in GAZETTEERS:
         data = _gazetteer_file(kind)
         if data is None:
@@ -108,8 +110,9 @@ def _entries(lang: str) -> Iterator[tuple[Entry, str]]:
         for item in data["entries"]:
             entry = Entry(item["id"], item.get("label", data["label"]),
                           item.get("type", kind), item.get("population"))
+            as_written = item.get("as_written", {}).get(lang, [])
             for name in item["names"].get(lang, []):
-                yield entry, name
+                yield entry, name, name in as_written
 
 
 class Gazetteer:
@@ -122,14 +125,14 @@ class Gazetteer:
         self.names: dict[tuple[str, ...], Name] = {}
         self.longest: dict[str, int] = {}
         self.population: dict[str, int] = {}
-        for entry, text in _entries(lang):
+        for entry, text, as_written in _entries(lang):
             if entry.population is not None:
                 self.population[entry.id] = entry.population
             cased = tuple(t.text for t in tokenize(text) if not t.is_space)
             key = tuple(normalize(t) for t in cased)
             if not key or key in self.names:
                 continue
-            self.names[key] = Name(entry, cased)
+            self.names[key] = Name(entry, cased, as_written)
             self.longest[key[0]] = max(self.longest.get(key[0], 0), len(key))
 
     def __len__(self) -> int:
@@ -161,7 +164,7 @@ class Gazetteer:
                 end = i + length
                 for key in self._keys(doc, i, end, first, bare):
                     name = self.names.get(key)
-                    if name and self._cased_ok(doc[i:end], name):
+                    if name and self._written_ok(doc[i:end], name):
                         return Span(doc, i, end, label=name.entry.label, kb_id=name.entry.id), cut
         return None
 
@@ -183,9 +186,15 @@ class Gazetteer:
         cut = self.affixes.suffix_cut(norm)
         return norm[:-cut] if cut else None
 
-    def _cased_ok(self, span: Span, name: Name) -> bool:
+    def _written_ok(self, span: Span, name: Name) -> bool:
         """In Latin script, names match capitalised words only, abbreviations all-caps ones:
-        `WHO` is the organisation, `who` is not; `Turkey` is the country."""
+        `WHO` is the organisation, `who` is not; `Turkey` is the country. A name listed
+        `as_written` matches only so (after a proclitic): normalised, Turkey's disaster agency
+        آفاد is أفاد, "reported", in every other Arabic news sentence."""
+        if name.as_written and not all(
+                token.text == written or (k == 0 and token.text.endswith(written))
+                for k, (token, written) in enumerate(zip(span, name.cased, strict=True))):
+            return False
         if not self.affixes.latin_case:
             return True
         for token, written in zip(span, name.cased, strict=False):
