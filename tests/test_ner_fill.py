@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import ROOT, write_ner_training
+from conftest import write_ner_training
 from spacy.tokens import Doc, Span
 
 from nlp.ner.conll import Sentence
@@ -111,24 +111,11 @@ def test_the_fill_is_saved_as_crfsuite_model_and_json(
     assert EntityFill(AR).from_disk(tmp_path / "empty").tagger is None
 
 
-def test_pipelines_source_the_fill_with_the_model_or_leave_it_out(tmp_path: Path) -> None:
+def test_the_arabic_pipeline_sources_the_fill_from_its_model_right_after_the_ner() -> None:
     shipped = config_for("ar")
     assert shipped["components"][NAME]["source"] == str(models_dir() / "ner-ar")
     pipeline = shipped["nlp"]["pipeline"]
     assert pipeline.index(NAME) == pipeline.index("ner") + 1
-    other = tmp_path / "other-ner"  # a model folder without the fill
-    other.mkdir()
-    (other / "config.cfg").write_text('[nlp]\nlang = "ar"\npipeline = ["ner"]\n', "utf-8")
-    config = config_for("ar", NerOptions(model=str(other)))
-    assert NAME not in config["nlp"]["pipeline"] and NAME not in config["components"]
-    config = config_for("ar", NerOptions(model=str(ROOT / "models" / "ner-ar")))
-    assert config["components"][NAME] == {"source": str(ROOT / "models" / "ner-ar")}
-    config = config_for("ar", NerOptions(backend="transformers", model_path=str(other)))
-    assert NAME not in config["nlp"]["pipeline"]
-    assert NAME not in config_for("fa")["nlp"]["pipeline"]  # only where languages.json asks
-
-
-def test_the_shipped_arabic_pipeline_runs_the_fill() -> None:
     fill = get_pipeline("ar", NerOptions(gazetteer=False)).get_pipe(NAME)
     assert isinstance(fill, EntityFill) and fill.tagger is not None
 

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
-from conftest import ROOT, write_ner_training
+from conftest import write_ner_training
 from spacy.tokens import Doc, Span
 
 from nlp.ner.retype import NAME, PRIORS, EntityTyper, fit_entity_types, span_features
 from nlp.ner.train import train_ner
-from nlp.pipeline import NerOptions, config_for, models_dir
 
 TR = spacy.blank("tr")
 # The type is told by the word after the name: "X filmi" is a film, "X kentinde" a town.
@@ -90,21 +89,6 @@ def test_the_typer_is_saved_as_json_and_a_plain_array(
     loaded = EntityTyper(TR).from_disk(tmp_path / "typer")
     doc = _film("Umut", "LOC")
     assert loaded(doc).ents[0].label_ == typer(_film("Umut", "LOC")).ents[0].label_ == "MISC"
-
-
-def test_pipelines_source_the_typer_with_the_model_or_leave_it_out(tmp_path: Path) -> None:
-    shipped = config_for("tr")
-    assert shipped["components"][NAME]["source"] == str(models_dir() / "ner-tr")
-    other = tmp_path / "other-ner"  # a model folder without a typer
-    other.mkdir()
-    (other / "config.cfg").write_text('[nlp]\nlang = "tr"\npipeline = ["ner"]\n', "utf-8")
-    config = config_for("tr", NerOptions(model=str(other)))
-    assert NAME not in config["nlp"]["pipeline"] and NAME not in config["components"]
-    config = config_for("tr", NerOptions(model=str(ROOT / "models" / "ner-tr")))
-    assert config["components"][NAME] == {"source": str(ROOT / "models" / "ner-tr")}
-    config = config_for("tr", NerOptions(backend="transformers", model_path=str(other)))
-    assert NAME not in config["nlp"]["pipeline"]
-    assert NAME not in config_for("ar")["nlp"]["pipeline"]  # only where languages.json asks
 
 
 TINY = {"components.ner.model.tok2vec.encode.width": 16,
