@@ -307,6 +307,17 @@ def test_places_exclude_clitics_and_suffixes(extractor: Extractor) -> None:
     assert "Halep" in [p.text for p in claim.places]
 
 
+def test_a_victims_word_tagged_as_a_place_is_no_place(extractor: Extractor) -> None:
+    # the Arabic NER tags مدنيا (civilians) LOC in this dateline sentence
+    text = "إدلب (سوريا) - قتل 14 مدنيا، بينهم خمسة أطفال، وأصيب أكثر من 30 شخصا."
+    result = extractor(text, lang="ar")
+    assert ("مدنيا", "LOC") in [(e.text, e.label) for e in result.entities]  # still tagged
+    claim = result.claims[0]
+    assert claim.victims is not None and claim.victims.text == "مدنيا"
+    assert "مدنيا" not in [p.text for p in claim.places]
+    assert "إدلب" in [p.text for p in claim.places]
+
+
 def test_headline_line_is_its_own_sentence(extractor: Extractor) -> None:
     text = "Syria: 12 killed in Idlib\n\nThe ministry said 30 people were wounded."
     claims = claims_of(extractor, text, "en")

@@ -608,8 +608,12 @@ class ClaimAssembler:
         actors = {id(d): self.roles.actor(info.span, info.cues["actor"], d.trigger_token, blocked,
                                           not_actor) for d in drafts}
         roles = [*sources.values(), *actors.values()]  # "Rusya'nın saldırısı": no place
+        # nor a word the lexicon knows as victims or a trigger ("قتل 14 مدنيا": civilians,
+        # which the Arabic NER at times tags LOC)
+        cued = {i for c in info.victims + info.triggers for i in range(c.start, c.end)}
         places = [e for e in info.span.ents if e.label_ == "LOC"
-                  and not any(_inside(e.start, e.end, r) for r in roles)]
+                  and not any(_inside(e.start, e.end, r) for r in roles)
+                  and not cued.issuperset(range(e.start, e.end))]
         times = [self._time_phrase(info, c, blocked) for c in info.cues["time"]]
         times += info.cues["dates"]
         for draft in drafts:
