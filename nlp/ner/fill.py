@@ -65,10 +65,8 @@ class WordFeatures:
         out: list[Features] = []
         for i, features in enumerate(own):
             row = dict(features)
-            for offset in range(-_WINDOW, _WINDOW + 1):
+            for offset in (*range(-_WINDOW, 0), *range(1, _WINDOW + 1)):
                 j = i + offset
-                if offset == 0:
-                    continue
                 if 0 <= j < len(own):
                     other = own[j]
                     row[f"{offset}n"] = other["n"]
