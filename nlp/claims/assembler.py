@@ -610,7 +610,7 @@ class ClaimAssembler:
         roles = [*sources.values(), *actors.values()]  # "Rusya'nın saldırısı": no place
         # nor a word the lexicon knows as victims or a trigger ("قتل 14 مدنيا": civilians,
         # which the Arabic NER at times tags LOC)
-        cued = {i for c in info.victims + info.triggers for i in range(c.start, c.end)}
+        cued = triggers | {i for c in info.victims for i in range(c.start, c.end)}
         places = [e for e in info.span.ents if e.label_ == "LOC"
                   and not any(_inside(e.start, e.end, r) for r in roles)
                   and not cued.issuperset(range(e.start, e.end))]

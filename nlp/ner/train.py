@@ -21,11 +21,13 @@ from typing import Any
 
 import spacy
 from spacy.cli.train import train as spacy_train
+from spacy.language import Language
+from spacy.tokens import Doc
 from thinc.api import Config
 
 import nlp.ner.embed  # (registers the claims.* architectures, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
-from nlp.ner.conll import read_conll, to_doc, write_docbin
+from nlp.ner.conll import Sentence, read_conll, to_doc, write_docbin
 from nlp.ner.fill import NAME as ENTITY_FILL
 from nlp.ner.fill import EntityFill, fit_entity_fill
 from nlp.ner.pretrain import (
@@ -137,13 +139,20 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
     return run
 
 
+def _trained(model: Path, dev_file: Path) -> tuple[Language, list[Sentence], list[Doc]]:
+    """The trained pipeline in `model`, the dev sentences, and its entities on them: what a
+    component fitted after the NER is scored beside."""
+    pipeline = spacy.load(model)
+    dev = read_conll(dev_file)
+    predicted = list(pipeline.pipe(to_doc(pipeline.vocab, s, with_gold=False) for s in dev))
+    return pipeline, dev, predicted
+
+
 def add_entity_fill(model: Path, train_files: list[Path], dev_file: Path,
                     choice: dict[str, Any]) -> dict[str, Any]:
     """Train `claims_entity_fill` (nlp/ner/fill.py) on the training files, score it on dev
     beside the trained NER, and save it into the model folder after `ner`."""
-    pipeline = spacy.load(model)
-    dev = read_conll(dev_file)
-    predicted = list(pipeline.pipe(to_doc(pipeline.vocab, s, with_gold=False) for s in dev))
+    pipeline, dev, predicted = _trained(model, dev_file)
     fill = pipeline.add_pipe(ENTITY_FILL, after="ner")
     assert isinstance(fill, EntityFill)
     train = (s for path in train_files for s in read_conll(path))
@@ -157,11 +166,9 @@ def add_entity_types(model: Path, train_files: list[Path], dev_file: Path,
                      choice: dict[str, Any]) -> dict[str, Any]:
     """Fit `claims_entity_types` (nlp/ner/retype.py) on the training files' gold spans, choose
     its prior on the dev spans of the trained NER, and save it into the model folder."""
-    pipeline = spacy.load(model)
+    pipeline, dev, predicted = _trained(model, dev_file)
     normalize = pipeline.get_pipe("claims_normalizer")  # the gazetteer feature reads norms
-    dev = read_conll(dev_file)
     gold = [to_doc(pipeline.vocab, s) for s in dev]
-    predicted = list(pipeline.pipe(to_doc(pipeline.vocab, s, with_gold=False) for s in dev))
     typer = pipeline.add_pipe(ENTITY_TYPES)  # last: after the NER and the fill, if any
     assert isinstance(typer, EntityTyper)
     train = (normalize(to_doc(pipeline.vocab, s)) for path in train_files
