@@ -51,6 +51,14 @@ def run_claims(*args: str, stdin: str | None = None, timeout: int = 300
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
 
 
+# NER training overrides small enough for a test to train a model in seconds.
+TINY = {"components.ner.model.tok2vec.encode.width": 16,
+        "components.ner.model.tok2vec.encode.depth": 1,
+        "components.ner.model.hidden_width": 16,
+        "components.ner.model.tok2vec.embed.rows": [200, 50, 50, 20],
+        "training.max_epochs": 1, "training.eval_frequency": 10}
+
+
 def write_ner_training(tmp_path: Path, lang: str,
                        sentences: list[list[tuple[str, str]]]) -> Path:
     """A made-up `shared/training/ner` with the same six-fold sentences as train and dev."""

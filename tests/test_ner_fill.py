@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import write_ner_training
+from conftest import TINY, write_ner_training
 from spacy.tokens import Doc, Span
 
 from nlp.ner.conll import Sentence
@@ -120,11 +120,6 @@ def test_the_arabic_pipeline_sources_the_fill_from_its_model_right_after_the_ner
     assert isinstance(fill, EntityFill) and fill.tagger is not None
 
 
-TINY = {"components.ner.model.tok2vec.encode.width": 16,
-        "components.ner.model.tok2vec.encode.depth": 1,
-        "components.ner.model.hidden_width": 16,
-        "components.ner.model.tok2vec.embed.rows": [200, 50, 50, 20],
-        "training.max_epochs": 1, "training.eval_frequency": 10}
 
 
 def test_train_ner_trains_the_fill_when_asked_and_says_so(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import write_ner_training
+from conftest import TINY, write_ner_training
 from spacy.training.initialize import init_nlp
 from spacy.util import load_config
 
@@ -20,11 +20,6 @@ from nlp.ner.pretrain import (
 )
 from nlp.ner.train import base_config, train_ner
 
-TINY = {"components.ner.model.tok2vec.encode.width": 16,
-        "components.ner.model.tok2vec.encode.depth": 1,
-        "components.ner.model.hidden_width": 16,
-        "components.ner.model.tok2vec.embed.rows": [200, 50, 50, 20],
-        "training.max_epochs": 1, "training.eval_frequency": 10}
 SENTENCES = [
     [("قال", "O"), ("المرصد", "B-ORG"), ("السوري", "I-ORG"), ("إن", "O"), ("5", "O"),
      ("قتلوا", "O"), ("في", "O"), ("إدلب", "B-LOC")],
@@ -135,3 +130,19 @@ def test_train_ner_from_a_packages_encoder_says_so(english: Path, tmp_path: Path
     card = (tmp_path / "ner-en" / "README.md").read_text("utf-8")
     assert f"Encoder started from the trained encoder of {SM} 3.8.0's `ner`" in card
     assert spacy.load(tmp_path / "ner-en")("SOHR said 5 died in Idlib") is not None
+
+
+def test_unlabelled_text_also_comes_from_the_projects_corpora(shared: Path) -> None:
+    import json
+
+    from nlp.ner.pretrain import sentences_of
+
+    tokenizer = spacy.blank("ar").tokenizer
+    got = list(sentences_of(shared, "corpora/ar/dev.jsonl", tokenizer))
+    corpus = Path(__file__).resolve().parents[1] / "corpora" / "ar" / "dev.jsonl"
+    paragraphs = [p for line in corpus.read_text("utf-8").splitlines()
+                  for p in json.loads(line)["text"].split("\n") if p.strip()]
+    assert len(got) == len(paragraphs)  # a sentence per paragraph, blank lines skipped
+    assert got[0] == [t.text for t in tokenizer(paragraphs[0]) if not t.is_space]
+    with pytest.raises(FileNotFoundError, match="unlabelled text not found"):
+        list(sentences_of(shared, "corpora/ar/missing.jsonl", tokenizer))

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 tokenizers = pytest.importorskip("tokenizers")
 
 from nlp.ner import teacher as teacher_module  # noqa: E402
-from nlp.ner.conll import Sentence, read_conll  # noqa: E402
+from nlp.ner.conll import Sentence, read_conll, write_conll  # noqa: E402
 from nlp.ner.teacher import (  # noqa: E402
     TAGS,
     TeacherError,
@@ -26,7 +26,6 @@ from nlp.ner.teacher import (  # noqa: E402
     fine_tune,
     read_packed,
     save_encoder,
-    write_conll,
 )
 
 HIDDEN, LAYERS, HEADS, FFN, POSITIONS = 32, 1, 2, 64, 64
@@ -178,8 +177,7 @@ def test_train_ner_adds_the_teachers_silver_sentences(tiny: dict[str, np.ndarray
                                                       tmp_path: Path) -> None:
     import json
 
-    from conftest import write_ner_training
-    from test_ner_fill import TINY
+    from conftest import TINY, write_ner_training
 
     from nlp.ner.train import train_ner
 

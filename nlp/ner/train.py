@@ -27,7 +27,7 @@ from thinc.api import Config
 
 import nlp.ner.embed  # (registers the claims.* architectures, which configs may name)
 import nlp.normalize  # noqa: F401  (registers claims_normalizer, which the config names)
-from nlp.ner.conll import Sentence, read_conll, to_doc, write_docbin
+from nlp.ner.conll import Sentence, read_conll, to_doc, write_conll, write_docbin
 from nlp.ner.fill import NAME as ENTITY_FILL
 from nlp.ner.fill import EntityFill, fit_entity_fill
 from nlp.ner.pretrain import (
@@ -154,7 +154,7 @@ def add_teacher_silver(lang: str, shared: Path, train_files: list[Path], dev_fil
     """Fine-tune the transformer teacher (nlp/ner/teacher.py) on the training files, keep
     its dev-best weights, and write its tags on the unlabelled text `choice["text"]` to
     `tmp/silver.conll`; returns what the fitting gave."""
-    from nlp.ner.teacher import TeacherSettings, fine_tune, unlabelled, write_conll
+    from nlp.ner.teacher import TeacherSettings, fine_tune, unlabelled
 
     settings = TeacherSettings(**choice)
     train = [s for path in train_files for s in read_conll(path)]
@@ -300,6 +300,11 @@ def _encoder_line(run: TrainRun) -> str:
             f"see the package's own licence and training data.\n")
 
 
+def _card_item(text: str) -> str:
+    """A list item of the model card, wrapped as the hand-written lines around it."""
+    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
+
+
 def _teacher_line(run: TrainRun) -> str:
     fit = run.teacher_fit
     if not fit:
@@ -309,7 +314,7 @@ def _teacher_line(run: TrainRun) -> str:
             f"weights, MIT) fine-tuned on the training files (`nlp/ner/teacher.py`; "
             f"{fit['epochs']} epochs, lr {fit['lr']}, {fit['minutes']} min; teacher dev F1 "
             f"{fit['dev_f1']:.3f}).")
-    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
+    return _card_item(text)
 
 
 def _entity_fill_line(run: TrainRun) -> str:
@@ -323,7 +328,7 @@ def _entity_fill_line(run: TrainRun) -> str:
             f"its entities that overlap none of the NER's are kept. Dev F1: NER alone "
             f"{fit['dev_f1_without']:.3f}, CRF alone {fit['dev_f1_crf_alone']:.3f}, "
             f"NER filled in by the CRF {fit['dev_f1']:.3f}.")
-    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
+    return _card_item(text)
 
 
 def _entity_types_line(run: TrainRun) -> str:
@@ -341,7 +346,7 @@ def _entity_types_line(run: TrainRun) -> str:
             f"the gazetteer, fitted on {fit['train_spans']:,} gold training spans. The NER's own "
             f"label weighs {fit['prior']} in log-probability ({chosen}). Dev F1 without the "
             f"typer {fit['dev_f1_without']:.3f}; with it, by that weight: {by_prior}.")
-    return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
+    return _card_item(text)
 
 
 def experiment_log(lang: str, tried: list[dict[str, Any]]) -> str:
