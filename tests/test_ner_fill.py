@@ -14,7 +14,7 @@ from spacy.tokens import Doc, Span
 from nlp.ner.conll import Sentence
 from nlp.ner.fill import MODEL_FILE, NAME, EntityFill, fill_spans, fit_entity_fill
 from nlp.ner.train import train_ner
-from nlp.pipeline import NerOptions, config_for, get_pipeline, models_dir
+from nlp.pipeline import NerOptions, get_pipeline
 
 AR = spacy.blank("ar")
 # A name is told by the word before it: "قال X" (X said) is a person, "في X" (in X) a place.
@@ -111,15 +111,10 @@ def test_the_fill_is_saved_as_crfsuite_model_and_json(
     assert EntityFill(AR).from_disk(tmp_path / "empty").tagger is None
 
 
-def test_the_arabic_pipeline_sources_the_fill_from_its_model_right_after_the_ner() -> None:
-    shipped = config_for("ar")
-    assert shipped["components"][NAME]["source"] == str(models_dir() / "ner-ar")
-    pipeline = shipped["nlp"]["pipeline"]
-    assert pipeline.index(NAME) == pipeline.index("ner") + 1
+def test_the_arabic_pipeline_loads_the_shipped_fill_fitted() -> None:
+    # where it is sourced from and where it stands: test_pipeline.py
     fill = get_pipeline("ar", NerOptions(gazetteer=False)).get_pipe(NAME)
     assert isinstance(fill, EntityFill) and fill.tagger is not None
-
-
 
 
 def test_train_ner_trains_the_fill_when_asked_and_says_so(tmp_path: Path) -> None:
