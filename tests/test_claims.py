@@ -308,10 +308,10 @@ def test_places_exclude_clitics_and_suffixes(extractor: Extractor) -> None:
 
 
 def test_a_victims_word_tagged_as_a_place_is_no_place(extractor: Extractor) -> None:
-    # the Arabic NER tags مدنيا (civilians) LOC in this dateline sentence
+    # the spaCy Arabic NER tagged مدنيا (civilians) LOC in this dateline sentence; the
+    # distilled one does not, so this now checks the outcome only, not the guard itself
     text = "إدلب (سوريا) - قتل 14 مدنيا، بينهم خمسة أطفال، وأصيب أكثر من 30 شخصا."
     result = extractor(text, lang="ar")
-    assert ("مدنيا", "LOC") in [(e.text, e.label) for e in result.entities]  # still tagged
     claim = result.claims[0]
     assert claim.victims is not None and claim.victims.text == "مدنيا"
     assert "مدنيا" not in [p.text for p in claim.places]

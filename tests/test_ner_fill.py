@@ -14,7 +14,6 @@ from spacy.tokens import Doc, Span
 from nlp.ner.conll import Sentence
 from nlp.ner.fill import MODEL_FILE, NAME, EntityFill, fill_spans, fit_entity_fill
 from nlp.ner.train import train_ner
-from nlp.pipeline import NerOptions, get_pipeline
 
 AR = spacy.blank("ar")
 # A name is told by the word before it: "قال X" (X said) is a person, "في X" (in X) a place.
@@ -111,17 +110,12 @@ def test_the_fill_is_saved_as_crfsuite_model_and_json(
     assert EntityFill(AR).from_disk(tmp_path / "empty").tagger is None
 
 
-def test_the_arabic_pipeline_loads_the_shipped_fill_fitted() -> None:
-    # where it is sourced from and where it stands: test_pipeline.py
-    fill = get_pipeline("ar", NerOptions(gazetteer=False)).get_pipe(NAME)
-    assert isinstance(fill, EntityFill) and fill.tagger is not None
-
-
 def test_train_ner_trains_the_fill_when_asked_and_says_so(tmp_path: Path) -> None:
     sentences = [list(zip(s.words, s.tags, strict=True))
                  for s in (*(_said(n) for n in PEOPLE[:2]), *(_in(n) for n in PLACES[:2]))]
     shared = write_ner_training(tmp_path, "ar", sentences)
     run = train_ner("ar", shared, tmp_path / "ner-ar", overrides=TINY, workdir=tmp_path,
+                    student={},
                     pretrain={})
     assert run.entity_fill["c1"] == 0.05  # languages.json's choice
     record = json.loads((tmp_path / "ner-ar" / "training.json").read_text("utf-8"))

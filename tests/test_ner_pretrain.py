@@ -75,6 +75,7 @@ def test_training_starts_from_the_pretrained_encoder(shared: Path, tmp_path: Pat
 
 def test_train_ner_pretrains_when_asked_and_says_so(shared: Path, tmp_path: Path) -> None:
     run = train_ner("ar", shared, tmp_path / "ner-ar", overrides=TINY, workdir=tmp_path,
+                    student={},
                     pretrain={"epochs": 1, "text": ["ar-train.conll"]})
     assert run.pretrain_words == 6 * (8 + 6)
     card = (tmp_path / "ner-ar" / "README.md").read_text("utf-8")
@@ -126,6 +127,7 @@ def test_a_packages_encoder_that_does_not_fit_is_a_clear_error(english: Path,
 
 def test_train_ner_from_a_packages_encoder_says_so(english: Path, tmp_path: Path) -> None:
     train_ner("en", english, tmp_path / "ner-en", overrides=SM_DIMS, workdir=tmp_path,
+                    student={},
               encoder_from={"package": SM, "component": "ner"})
     card = (tmp_path / "ner-en" / "README.md").read_text("utf-8")
     assert f"Encoder started from the trained encoder of {SM} 3.8.0's `ner`" in card

@@ -99,7 +99,8 @@ def test_train_ner_fits_the_typer_when_asked_and_says_so(tmp_path: Path) -> None
                  (["Gece", "filmi", "gösterildi"], ["Yol", "filmi", "gösterildi"])]
     sentences += [[("Dün", "O"), (f"{n}'da", "B-LOC"), ("yağmur", "O")] for n in TOWNS[:2]]
     shared = write_ner_training(tmp_path, "tr", sentences)
-    run = train_ner("tr", shared, tmp_path / "ner-tr", overrides=TINY_STEM, workdir=tmp_path)
+    run = train_ner("tr", shared, tmp_path / "ner-tr", overrides=TINY_STEM, workdir=tmp_path,
+                    student={})
     assert run.entity_types["prior"] == 1.5  # languages.json's choice
     record = json.loads((tmp_path / "ner-tr" / "training.json").read_text("utf-8"))
     assert record["entity_types"]["prior"] == 1.5 and record["entity_types"]["fixed"]

@@ -188,6 +188,7 @@ def test_train_ner_adds_the_teachers_silver_sentences(tiny: dict[str, np.ndarray
     (shared / "benchmarks" / "news.txt").write_text("\n".join(text) + "\n", "utf-8")
     choice = {"epochs": 4, "lr": 3e-3, "batch_pieces": 64, "text": ["news.txt"]}
     run = train_ner("en", shared, tmp_path / "ner-en", overrides=TINY, workdir=tmp_path,
+                    student={},
                     pretrain={}, encoder_from={}, teacher=choice)
     assert run.train_sentences == 6 * 8 + 5
     record = json.loads((tmp_path / "ner-en" / "training.json").read_text("utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import nlp
 from nlp.extract import Extractor, Incoming, split_text
@@ -41,10 +40,8 @@ def test_pipelines_are_built_from_config_with_registered_components(lang: str) -
     config = config_for(lang)
     pipeline = get_pipeline(lang)
     assert pipeline.pipe_names == config["nlp"]["pipeline"]
-    # fitted beside the NER: Arabic fills in missed entities, Turkish re-chooses types
-    companions = {"ar": ["claims_entity_fill"], "tr": ["claims_entity_types"]}.get(lang, [])
-    assert pipeline.pipe_names[-8 - len(companions):] == [
-        "claims_normalizer", "ner", *companions, "claims_entities", "claims_gazetteer",
+    assert pipeline.pipe_names[-8:] == [
+        "claims_normalizer", "ner", "claims_entities", "claims_gazetteer",
         "claims_spans", "claims_figures", "claims_assembler", "claims_confidence"]
     assert "claims_confidence" not in get_pipeline(lang, scorer=False).pipe_names
     assert get_pipeline(lang) is pipeline  # loaded once
@@ -63,24 +60,6 @@ def test_english_entities_come_with_our_labels_and_ids(extractor: Extractor) -> 
     assert labels.get("United Nations") == ("ORG", "org:un")
     assert "Friday" not in labels and "12" not in labels  # dates and numbers are not entities
     assert result.claims[0].places[0].text == "Baghdad"
-
-
-@pytest.mark.parametrize(("lang", "name", "without"), [
-    ("ar", "claims_entity_fill", "fa"), ("tr", "claims_entity_types", "ar")])
-def test_ner_companions_come_from_the_ner_model_or_are_left_out(
-        lang: str, name: str, without: str, tmp_path: Path) -> None:
-    """Components fitted beside our NER (NER_COMPANIONS) are sourced from its folder."""
-    assert config_for(lang)["components"][name] == {"source": str(models_dir() / f"ner-{lang}")}
-    other = tmp_path / "other-ner"  # a model folder without the companion
-    other.mkdir()
-    (other / "config.cfg").write_text(f'[nlp]\nlang = "{lang}"\npipeline = ["ner"]\n', "utf-8")
-    config = config_for(lang, NerOptions(model=str(other)))
-    assert name not in config["nlp"]["pipeline"] and name not in config["components"]
-    copy = str(ROOT / "models" / f"ner-{lang}")  # the shipped model named explicitly
-    assert config_for(lang, NerOptions(model=copy))["components"][name] == {"source": copy}
-    config = config_for(lang, NerOptions(backend="transformers", model_path=str(other)))
-    assert name not in config["nlp"]["pipeline"]
-    assert name not in config_for(without)["nlp"]["pipeline"]  # only where languages.json asks
 
 
 def test_model_configs_are_found_in_folders_and_installed_packages(tmp_path: Path) -> None:

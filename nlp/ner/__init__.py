@@ -15,7 +15,8 @@ The statistical NER itself is spaCy's `ner` component, trained by `train` and sh
 `models/ner-<lang>/`; the language configs source it from there.
 """
 
-from nlp.ner import embed, fill, gazetteer, hf, retype, spans
+from nlp.ner import embed, fill, gazetteer, hf, retype, spans, student
 from nlp.ner.labels import LABELS, EntityLabelMapper
 
-__all__ = ["LABELS", "EntityLabelMapper", "embed", "fill", "gazetteer", "hf", "retype", "spans"]
+__all__ = ["LABELS", "EntityLabelMapper", "embed", "fill", "gazetteer", "hf", "retype", "spans",
+           "student"]

@@ -10,6 +10,7 @@ and the model's label names are mapped to ours.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from spacy.language import Language
@@ -24,6 +25,23 @@ DEFAULT_LABEL_MAP = {
     "ORGANIZATION": "ORG", "ORGANISATION": "ORG", "MIS": "MISC", "NORP": "MISC",
     "EVENT": "MISC", "PRO": "MISC",
 }
+
+
+def bio_spans(doc: Doc, tags: Sequence[str], ours: Callable[[str], str | None]) -> list[Span]:
+    """BIO (or IO, BIOES) tags -> spans, `ours` mapping a tag's label to ours (None: not an
+    entity); an I- after O or another label starts one."""
+    spans: list[Span] = []
+    start, label = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, raw = tag.partition("-") if "-" in tag else ("I", "", tag)
+        kind = ours(raw) if tag != "O" else None
+        continues = prefix in ("I", "E") and kind == label and start >= 0
+        if start >= 0 and not continues:
+            spans.append(Span(doc, start, i, label=label))
+            start = -1
+        if kind and not continues:
+            start, label = i, kind
+    return spans
 
 
 class TransformersNer:
@@ -73,24 +91,8 @@ class TransformersNer:
                     if word is not None and word not in seen:
                         seen.add(word)
                         tags[start + word] = self.id2label[best[row][position]]
-        doc.ents = filter_spans(self._spans(doc, tags))
+        doc.ents = filter_spans(bio_spans(doc, tags, self._ours))
         return doc
-
-    def _spans(self, doc: Doc, tags: list[str]) -> list[Span]:
-        """BIO (or IO, BIOES) tags -> spans; an I- after O or another label starts one."""
-        spans: list[Span] = []
-        start, label = -1, ""
-        for i, tag in enumerate([*tags, "O"]):
-            prefix, _, raw = tag.partition("-") if "-" in tag else ("I", "", tag)
-            kind = self._ours(raw) if tag != "O" else None
-            continues = prefix in ("I", "E") and kind == label and start >= 0
-            if start >= 0 and not continues:
-                spans.append(Span(doc, start, i, label=label))
-                start = -1
-            if kind and not continues:
-                start, label = i, kind
-        return spans
-
 
 @Language.factory("claims_transformers_ner", assigns=["doc.ents"],
                   default_config={"model_path": "", "label_map": {}, "window": 128,

@@ -226,7 +226,8 @@ class Teacher:
             ids[row, :n] = torch.tensor(chunks[i].ids)
             labels[row, :n] = torch.tensor(chunks[i].labels)
             mask[row, :n] = 1
-        return ids, mask, labels
+        device = next(self.model.parameters()).device  # a GPU, where the model is on one
+        return ids.to(device), mask.to(device), labels.to(device)
 
     def tag(self, sentences: Sequence[Sentence]) -> list[Sentence]:
         """The sentences with the teacher's tags (an I- after O or another type made B-)."""

