@@ -135,15 +135,11 @@ def test_train_ner_distils_the_student_when_asked_and_says_so(tiny_encoder: Path
                                                               tmp_path: Path) -> None:
     import json
 
-    from conftest import write_ner_training
+    from test_ner_teacher import write_training_and_news
 
     from nlp.ner.train import train_ner
 
-    shared = write_ner_training(tmp_path, "en", [list(zip(s.words, s.tags, strict=True))
-                                                 for s in _sentences(8)])
-    (shared / "benchmarks").mkdir()
-    text = [" ".join(s.words) for s in _sentences(5, offset=2)]
-    (shared / "benchmarks" / "news.txt").write_text("\n".join(text) + "\n", "utf-8")
+    shared = write_training_and_news(tmp_path)
     choice = {"teacher_lrs": [3e-3], "teacher_epochs": 2, "layers": 1, "lr": 3e-3,
               "epochs": 2, "batch_pieces": 64, "text": ["news.txt"]}
     run = train_ner("en", shared, tmp_path / "ner-en", workdir=tmp_path, student=choice)

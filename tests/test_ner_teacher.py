@@ -173,19 +173,28 @@ def test_a_missing_teacher_package_says_how_to_install_it(
         teacher_module.packed_encoder()
 
 
-def test_train_ner_adds_the_teachers_silver_sentences(tiny: dict[str, np.ndarray],
-                                                      tmp_path: Path) -> None:
-    import json
-
-    from conftest import TINY, write_ner_training
-
-    from nlp.ner.train import train_ner
+def write_training_and_news(tmp_path: Path) -> Path:
+    """A shared/ folder: 8 English training sentences (also dev) and 5 unlabelled ones in
+    benchmarks/news.txt."""
+    from conftest import write_ner_training
 
     shared = write_ner_training(tmp_path, "en", [list(zip(s.words, s.tags, strict=True))
                                                  for s in _sentences(8)])
     (shared / "benchmarks").mkdir()
     text = [" ".join(s.words) for s in _sentences(5, offset=2)]
     (shared / "benchmarks" / "news.txt").write_text("\n".join(text) + "\n", "utf-8")
+    return shared
+
+
+def test_train_ner_adds_the_teachers_silver_sentences(tiny: dict[str, np.ndarray],
+                                                      tmp_path: Path) -> None:
+    import json
+
+    from conftest import TINY
+
+    from nlp.ner.train import train_ner
+
+    shared = write_training_and_news(tmp_path)
     choice = {"epochs": 4, "lr": 3e-3, "batch_pieces": 64, "text": ["news.txt"]}
     run = train_ner("en", shared, tmp_path / "ner-en", overrides=TINY, workdir=tmp_path,
                     student={},

@@ -173,26 +173,28 @@ def distil(train: Sequence[Sentence], dev: Sequence[Sentence], unlabelled: Seque
            ) -> tuple[dict[str, Any], dict[str, Any], Any, dict[str, Any]]:
     """Teacher, then student; returns the student's (cfg, state dict, tokenizer) for
     `StudentNer.use`, and what fitting gave."""
+    import torch
+
     arguments, encoder = read_packed(packed_encoder())
     tokenizer_json = encoder_tokenizer().read_text("utf-8")
     chunking = TeacherSettings(batch_pieces=settings.batch_pieces, seed=settings.seed)
-    import torch
-
     record: dict[str, Any] = {"teacher": [], "unlabelled_sentences": len(unlabelled),
                               "device": (torch.cuda.get_device_name() if torch.cuda.is_available()
                                          else "CPU")}
     teacher: Teacher | None = None
+    gold_chunks: list[Any] = []  # the same for every candidate: one tokenizer, one window
     best = -1.0
     for lr in settings.teacher_lrs:
         candidate = Teacher(encoder_tokenizer(), _model(arguments, encoder, arguments[
             "num_hidden_layers"], settings.seed), chunking)
-        result = fit(candidate, candidate.chunks(train), dev, settings.teacher_epochs, lr,
+        gold_chunks = gold_chunks or candidate.chunks(train)
+        result = fit(candidate, gold_chunks, dev, settings.teacher_epochs, lr,
                      log=log, name=f"teacher lr {lr}")
         record["teacher"].append(result)
         if result["dev_f1"] > best:
             best, teacher = result["dev_f1"], candidate
     assert teacher is not None
-    gold_chunks, free_chunks = teacher.chunks(train), teacher.chunks(unlabelled)
+    free_chunks = teacher.chunks(unlabelled)
     chunks = [*gold_chunks, *free_chunks]
     soft = _soft_targets(teacher, chunks)
     state = {k: v.detach().cpu() for k, v in teacher.model.state_dict().items()}

@@ -112,11 +112,12 @@ def train_ner(lang: str, shared: Path, output: Path, seed: int = 0,
         if not path.is_file():
             raise FileNotFoundError(f"training data not found: {path}")
     if run.student:
+        train = [s for path in train_files for s in read_conll(path)]
+        dev = read_conll(dev_file)
+        run.train_sentences, run.dev_sentences = len(train), len(dev)
         started = time.perf_counter()
-        run.student_fit = train_student(lang, shared, train_files, dev_file, run.student, output)
+        run.student_fit = train_student(lang, shared, train, dev, run.student, output)
         run.seconds = time.perf_counter() - started
-        run.train_sentences = sum(1 for path in train_files for _ in read_conll(path))
-        run.dev_sentences = len(read_conll(dev_file))
         run.scores = score_model(output, lang, shared)
         write_card(run)
         return run
@@ -179,7 +180,7 @@ def add_teacher_silver(lang: str, shared: Path, train_files: list[Path], dev_fil
     return {**choice, **fit}
 
 
-def train_student(lang: str, shared: Path, train_files: list[Path], dev_file: Path,
+def train_student(lang: str, shared: Path, train: list[Sentence], dev: list[Sentence],
                   choice: dict[str, Any], output: Path) -> dict[str, Any]:
     """Distil the fine-tuned teacher into `claims_student_ner` (nlp/ner/distil.py) and save
     it as a spaCy model folder in `output`; returns what the fitting gave."""
@@ -189,10 +190,9 @@ def train_student(lang: str, shared: Path, train_files: list[Path], dev_file: Pa
     from nlp.ner.teacher import unlabelled
 
     settings = DistilSettings(**choice)
-    train = [s for path in train_files for s in read_conll(path)]
     tokenizer = spacy.blank(lang).tokenizer
     text = unlabelled(w for name in settings.text for w in sentences_of(shared, name, tokenizer))
-    cfg, state, pieces, fit = distil(train, read_conll(dev_file), text, settings)
+    cfg, state, pieces, fit = distil(train, dev, text, settings)
     pipeline = spacy.blank(lang)
     ner = pipeline.add_pipe(STUDENT, name="ner")
     assert isinstance(ner, StudentNer)
