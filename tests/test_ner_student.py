@@ -108,6 +108,23 @@ def test_distilled_student_learns_is_cut_to_its_vocabulary_and_round_trips(
     tagged = loaded(" ".join(long))
     assert [e.text for e in tagged.ents[:2]] == [PEOPLE[0], PLACES[0]]
     assert all(e.text in PEOPLE + PLACES for e in tagged.ents)
+    # tagging docs one at a time or gathered gives the same entities
+    texts = [" ".join(s.words) for s in _sentences(12, offset=2)]
+    gathered = [[(e.start, e.label_) for e in d.ents] for d in loaded.pipe(texts)]
+    student.buffer_words = 1
+    alone = [[(e.start, e.label_) for e in d.ents] for d in loaded.pipe(texts, batch_size=1)]
+    assert gathered == alone and any(gathered)
+
+
+def test_pipe_gathers_docs_until_the_word_buffer_fills() -> None:
+    pipeline = spacy.blank("en")
+    ner = pipeline.add_pipe(NAME, config={"buffer_words": 10})
+    assert isinstance(ner, StudentNer)
+    docs = [pipeline.make_doc("a b c") for _ in range(9)]
+    groups = list(ner._groups(iter(docs), batch_size=2))
+    assert [len(g) for g in groups] == [4, 4, 1]  # 12 words reach the buffer of 10
+    assert [d for g in groups for d in g] == docs
+    assert [len(g) for g in ner._groups(iter(docs), batch_size=5)] == [5, 4]
 
 
 def test_student_precision_must_be_known() -> None:
