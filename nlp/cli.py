@@ -30,6 +30,7 @@ from nlp.batch import (
     read_inputs,
     skip_done,
 )
+from nlp.extract import BATCH_SIZE
 from nlp.pipeline import NerOptions, spacy_model_config
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("inputs", nargs="+", metavar="INPUT")
     ex.add_argument("-o", "--output", type=Path, help="output file (default: standard output)")
     ex.add_argument("--jobs", "-j", type=_positive, default=1, help="worker processes")
-    ex.add_argument("--batch-size", type=_positive, default=32)
+    ex.add_argument("--batch-size", type=_positive, default=BATCH_SIZE,
+                    help=f"documents per batch (default {BATCH_SIZE})")
     ex.add_argument("--resume", action="store_true",
                     help="skip ids already in the output file and append the rest")
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")

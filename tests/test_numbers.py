@@ -97,3 +97,18 @@ def test_pathological_digit_strings_do_not_raise() -> None:
     for lang in LANGS:
         for figure in find_figures(text, lang):
             assert text[figure.start : figure.end] == figure.text
+
+
+def test_number_word_lookups_are_memoised_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nlp.numbers.lexicon as lexicon_module
+
+    lex = lexicon_module.get_number_lexicon("tr")
+    assert lex.strip_suffix("binden") == lex.words["bin"]  # a case suffix after a number
+    assert lex.segments("onüç") is not None and lex.segments("Adana") is None
+    monkeypatch.setattr(lexicon_module, "MEMO_SIZE", 2)
+    lex._segments_memo.clear()
+    for token in ("bir", "iki", "üç", "dört"):
+        lex.segments(token)
+    assert len(lex._segments_memo) <= 2  # emptied when full: memory stays flat on a stream
+    assert [w.value for w in lex.segments("yirmi") or []] == [20]
+    assert [f.value for f in find_figures("binden fazla kişi öldü", "tr")] == [1000]
