@@ -50,8 +50,8 @@ from nlp.schema import (
 CHUNK_CHARS = 100_000
 PIPE_CHARS = 400_000  # characters the models see in one batch (bounds memory)
 # documents per batch: the transformer NER sorts a batch's sentences by length and fills its
-# forward passes with them, so short news items need many per batch (bench_speed, one
-# process: Persian 4,600 words/s at 32 documents a batch, 8,700 at 256)
+# forward passes with them, so short news items need many per batch (bench_speed's texts, one
+# process: Persian 3,712 words/s at 32 documents a batch, 4,296 at 256; English 2,365, 3,073)
 BATCH_SIZE = 256
 WORKER_DIED = "worker process died while processing this document (it was retried once, alone)"
 # Test hook: a worker that receives the document with this id exits abruptly, as a crashed
@@ -459,7 +459,7 @@ def _init_worker(chunk_chars: int, ner: NerOptions | None, min_confidence: float
                  threads: int) -> None:
     """`threads`: the worker's share of the cores for the NER's matrix products. Each
     worker's torch would otherwise start one thread per core, and two workers on two
-    cores ran at half the speed of one (Turkish 1,135 words/s against 2,760)."""
+    cores ran slower than one (Persian 3,077 words/s against 4,998; 5,370 with this)."""
     global _WORKER
     try:
         import torch  # thinc imports it whenever it is installed
