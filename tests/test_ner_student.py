@@ -165,3 +165,26 @@ def test_train_ner_distils_the_student_when_asked_and_says_so(tiny_encoder: Path
     card = (tmp_path / "ner-en" / "README.md").read_text("utf-8")
     assert card.startswith("# ner-en\n\n`claims_student_ner`") and "5 unlabelled" in card
     assert spacy.load(tmp_path / "ner-en").pipe_names == ["ner"]
+
+
+def test_plain_torch_tagger_matches_transformers_bert() -> None:
+    from transformers import BertConfig, BertForTokenClassification
+
+    from nlp.ner.bert import BertTagger
+
+    encoder = {"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
+               "num_attention_heads": 4, "intermediate_size": 32,
+               "max_position_embeddings": 24, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+               "pad_token_id": 1}
+    torch.manual_seed(3)
+    reference = BertForTokenClassification(BertConfig(**encoder, num_labels=9)).eval()
+    ours = BertTagger(encoder, 9).eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)  # the same parameter names
+    ids = torch.tensor([[0, 5, 9, 2, 1, 1], [0, 7, 8, 11, 12, 2]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+    with torch.inference_mode():
+        expected = reference(input_ids=ids, attention_mask=mask).logits
+        found = ours(ids, mask)
+    real = mask.bool()
+    torch.testing.assert_close(found[real], expected[real], atol=1e-5, rtol=1e-4)
+    assert set(ours.state_dict()) == set(reference.state_dict())

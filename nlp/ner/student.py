@@ -93,14 +93,14 @@ class StudentNer:
     def use(self, cfg: dict[str, Any], state: dict[str, Any], tokenizer: Any) -> None:
         """Set the weights (a BertForTokenClassification state dict) and the tokenizer."""
         import torch
-        from transformers import BertConfig, BertForTokenClassification
 
-        config = BertConfig(**{**cfg["encoder"], "num_labels": len(cfg["tags"])})
-        model = BertForTokenClassification(config)
+        from nlp.ner.bert import BertTagger
+
+        model = BertTagger(cfg["encoder"], len(cfg["tags"]))
         model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=True)
-        model.eval()  # type: ignore[no-untyped-call]
+        model.eval()
         self.cfg, self.model, self.tokenizer = cfg, model, tokenizer
-        self.window = min(self.max_pieces, config.max_position_embeddings - 2)
+        self.window = min(self.max_pieces, cfg["encoder"]["max_position_embeddings"] - 2)
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
@@ -178,7 +178,7 @@ class StudentNer:
                 mask[r, : len(rows[i][1])] = 1
             with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16,
                                                         enabled=self.bf16):
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                logits = self.model(ids, mask)
             best = logits.argmax(-1).tolist()
             for r, i in enumerate(batch):
                 unit, _, words = rows[i]
