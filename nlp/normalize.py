@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 import camel_tools.utils.dediac as camel_dediac
 import camel_tools.utils.normalize as camel_normalize
@@ -20,6 +21,22 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.resources import language_data
+
+V = TypeVar("V")
+CACHE_LIMIT = 200_000  # entries a per-token cache keeps; later new tokens are computed each time
+
+
+def memoised(cache: dict[str, V], key: str, compute: Callable[[str], V],
+             limit: int = CACHE_LIMIT) -> V:
+    """`compute(key)`, kept in `cache` while it holds fewer than `limit` entries: news
+    repeats its words, and a stream of unseen ones cannot grow memory past the limit."""
+    try:
+        return cache[key]
+    except KeyError:
+        value = compute(key)
+        if len(cache) < limit:
+            cache[key] = value
+        return value
 
 # CAMeL Tools' character-level functions that a language's data file may name.
 _CAMEL_STEPS: dict[str, Callable[[str], str]] = {
@@ -126,14 +143,9 @@ class NormalizerComponent:
         self._cache: dict[str, str] = {}
 
     def __call__(self, doc: Doc) -> Doc:
-        cache = self._cache
+        cache, normalize = self._cache, self.normalize
         for token in doc:
-            norm = cache.get(token.text)
-            if norm is None:
-                norm = self.normalize(token.text)
-                if len(cache) < 200_000:
-                    cache[token.text] = norm
-            token.norm_ = norm
+            token.norm_ = memoised(cache, token.text, normalize)
         return doc
 
 

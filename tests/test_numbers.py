@@ -109,6 +109,6 @@ def test_number_word_lookups_are_memoised_and_bounded(monkeypatch: pytest.Monkey
     lex._segments_memo.clear()
     for token in ("bir", "iki", "üç", "dört"):
         lex.segments(token)
-    assert len(lex._segments_memo) <= 2  # emptied when full: memory stays flat on a stream
+    assert len(lex._segments_memo) <= 2  # full: memory stays flat on a stream
     assert [w.value for w in lex.segments("yirmi") or []] == [20]
     assert [f.value for f in find_figures("binden fazla kişi öldü", "tr")] == [1000]

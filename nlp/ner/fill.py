@@ -30,11 +30,11 @@ from spacy.tokens import Doc, Span
 from nlp.ner.conll import Sentence, span_f1
 from nlp.ner.embed import Stemmer, get_stemmer
 from nlp.ner.retype import affix
+from nlp.normalize import memoised
 
 NAME = "claims_entity_fill"
 MODEL_FILE = "model.crfsuite"
 _WINDOW = 2  # neighbours read on each side of a word
-_CACHE_LIMIT = 200_000
 
 Features = dict[str, str]
 
@@ -48,17 +48,15 @@ class WordFeatures:
         self._cache: dict[str, Features] = {}
 
     def word(self, text: str) -> Features:
-        features = self._cache.get(text)
-        if features is None:
-            norm = self.stemmer.normalize(text)
-            stem = self.stemmer(text)
-            features = {"n": norm, "s": stem, "a": affix(norm, stem),
-                        "p2": norm[:2], "p3": norm[:3], "s2": norm[-2:], "s3": norm[-3:],
-                        "s4": norm[-4:], "sp3": stem[:3], "ss3": stem[-3:],
-                        "len": str(min(len(norm), 8)), "shape": _shape(text)}
-            if len(self._cache) < _CACHE_LIMIT:
-                self._cache[text] = features
-        return features
+        return memoised(self._cache, text, self._features)
+
+    def _features(self, text: str) -> Features:
+        norm = self.stemmer.normalize(text)
+        stem = self.stemmer(text)
+        return {"n": norm, "s": stem, "a": affix(norm, stem),
+                "p2": norm[:2], "p3": norm[:3], "s2": norm[-2:], "s3": norm[-3:],
+                "s4": norm[-4:], "sp3": stem[:3], "ss3": stem[-3:],
+                "len": str(min(len(norm), 8)), "shape": _shape(text)}
 
     def sentence(self, words: Sequence[str]) -> list[Features]:
         own = [self.word(text) for text in words]

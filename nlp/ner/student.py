@@ -78,7 +78,7 @@ class StudentNer:
     natively, else "fp32"."""
 
     def __init__(self, nlp: Language, name: str, batch_pieces: int, max_pieces: int,
-                 precision: str, buffer_words: int = 20_000) -> None:
+                 precision: str, buffer_words: int) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         self.name = name

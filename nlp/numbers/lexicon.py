@@ -9,12 +9,11 @@ give a number its qualifier (at least, more than, ...) or its kind (date, percen
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from nlp.normalize import Normalizer, get_normalizer
+from nlp.normalize import Normalizer, get_normalizer, memoised
 from nlp.resources import language_data
 
 Role = Literal["add", "mul", "scale", "dual", "frac", "point", "neg", "conn"]
@@ -28,18 +27,7 @@ def token_pattern(marks: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w{m}])[{m}]\d+|\d+(?:[{m}]\d+)*|[^\W\d_]+|\S")
 
 
-T = TypeVar("T")
-MEMO_SIZE = 20_000  # entries per memo; emptied when full, so a stream stays flat in memory
-
-
-def _memo(memo: dict[str, T], key: str, compute: Callable[[str], T]) -> T:
-    try:
-        return memo[key]
-    except KeyError:
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        value = memo[key] = compute(key)
-        return value
+MEMO_SIZE = 20_000  # entries per memo (most values are None: few tokens are number words)
 
 
 @dataclass(frozen=True)
@@ -136,7 +124,7 @@ class NumberLexicon:
         case suffix, or (where the language writes them together) a run of words.
         Memoised: every token of every text is looked up, most of them many times
         (Turkish suffix and compound checks were a quarter of its pipeline time)."""
-        return _memo(self._segments_memo, token, self._segments)
+        return memoised(self._segments_memo, token, self._segments, MEMO_SIZE)
 
     def _segments(self, token: str) -> list[Word] | None:
         word = self.words.get(token)
@@ -152,7 +140,7 @@ class NumberLexicon:
 
     def strip_suffix(self, token: str) -> Word | None:
         """A number word followed by a case suffix (Turkish binden, beşi); memoised."""
-        return _memo(self._suffix_memo, token, self._strip_suffix)
+        return memoised(self._suffix_memo, token, self._strip_suffix, MEMO_SIZE)
 
     def _strip_suffix(self, token: str) -> Word | None:
         for suffix in self.suffixes:
