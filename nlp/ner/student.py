@@ -4,9 +4,9 @@ A fine-tuned multilingual-e5-small finds far more entities than our spaCy CNNs (
 0.75-0.80 against 0.65-0.71), but runs at under 2,000 words/s and weighs 470 MB. Its first
 5 or 6 layers (`layers` in languages.json), trained to copy the fine-tuned teacher's tag
 distributions on the gold sentences and on unlabelled news text (`nlp/ner/distil.py`), keep
-most of that gain at 5,000-6,500 words/s on two CPU cores in bfloat16; with the vocabulary
-cut to the pieces its language uses and the matrices stored as int8 (one scale per row), a
-model is 13-18 MB.
+most of that gain at 5,000-13,000 words/s on two CPU cores in bfloat16 (by machine); with
+the vocabulary cut to the pieces its language uses and the matrices stored as int8 (one
+scale per row), a model is 13-18 MB on disk.
 
 Saved in `models/ner-<lang>/ner/`: `weights.npz` (arrays only, read without pickle),
 `tokenizer.json` (the pruned SentencePiece vocabulary, Hugging Face `tokenizers` format) and
