@@ -4,10 +4,10 @@ en_core_web_sm's attribute ruler (179 rules: its tag map, pronoun and auxiliary
 exceptions) gives the parse its coarse POS and morphology. spaCy's Matcher tries every rule
 on every token, which was 14 µs a word, a tenth of our whole English pipeline. Almost all
 rules are one token whose attributes must equal given values (or lie `IN` a list): those
-are looked up in one dict per set of attributes. The few others (several tokens, `REGEX`,
-`NOT_IN`) stay with a Matcher of their own. Rules are applied in the ruler's own order, so
-later rules still win; `tests/test_pipeline.py` compares every token attribute with
-spaCy's matching on the English corpora.
+are looked up in one dict per set of attributes, a `NOT_IN` beside them checked on the hit.
+The few others (several tokens, `REGEX`) stay with a Matcher of their own. Matches come
+back sorted by rule, as spaCy's, so later rules still win; `tests/test_pipeline.py`
+compares the matches with spaCy's on the English corpora.
 """
 
 from __future__ import annotations
