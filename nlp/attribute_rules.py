@@ -56,7 +56,6 @@ class IndexedRules:
     def __init__(self, ruler: AttributeRuler) -> None:
         self.strings = strings = ruler.vocab.strings
         self.rest = Matcher(ruler.vocab, validate=False)
-        self.rest_size = 0
         rules: list[tuple[int, int, Values, Values]] = []
         for i in range(len(ruler.attrs)):
             got = ruler.matcher.get(str(i))
@@ -64,7 +63,6 @@ class IndexedRules:
                 split = _split(pattern)
                 if split is None:
                     self.rest.add(str(i), [pattern])
-                    self.rest_size += 1
                 else:
                     rules.append((i, strings[str(i)], *split))
         self.read: list[int | str] = sorted(
@@ -93,7 +91,7 @@ class IndexedRules:
                 if hits:
                     found.update((rule, match_id, i, i + 1) for rule, match_id, unless in hits
                                  if not any(row[c] in no for c, no in unless))
-        if self.rest_size:
+        if len(self.rest):
             for match_id, start, end in self.rest(doc, allow_missing=True, as_spans=False):
                 found.add((int(self.strings[match_id]), match_id, start, end))
         return sorted(found)

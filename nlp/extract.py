@@ -494,7 +494,7 @@ def _init_worker(chunk_chars: int, ner: NerOptions | None, min_confidence: float
         pass
     else:
         torch.set_num_threads(threads)
-    import numpy  # noqa: F401  (loads OpenBLAS, which spaCy's models use: see nlp.pipeline)
+    import numpy  # noqa: F401  (loads OpenBLAS, which spaCy's models use: see nlp.pipeline.use_ops)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads, user_api="blas")

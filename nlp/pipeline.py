@@ -148,17 +148,17 @@ def get_pipeline(lang: str, ner: NerOptions | None = None, scorer: bool = True) 
             if not _BRACKET_EMOTICON.fullmatch(text)}
     if len(kept) < len(rules):
         tokenizer.rules = kept
-    _use_openblas(pipeline)
+    use_ops(pipeline, NumpyOps(use_blis=False))
     index_attribute_rulers(pipeline)  # en_core_web_sm's: same result, 3x as fast
     return pipeline
 
 
-def _use_openblas(pipeline: Language) -> None:
-    """spaCy's own models (en_core_web_sm's tok2vec, tagger and parser; the CNN NERs) do
-    their matrix products through numpy's OpenBLAS instead of thinc's default BLIS. Tags,
-    parses and sentences are identical on all English corpus documents (tested), and the English
-    tok2vec runs 3 times as fast (35.6 → 11.9 µs a word on two cores, 17.2 on one)."""
-    ops = NumpyOps(use_blis=False)
+def use_ops(pipeline: Language, ops: NumpyOps) -> None:
+    """Run spaCy's own models (en_core_web_sm's tok2vec, tagger and parser; the CNN NERs)
+    on `ops`. Pipelines get `NumpyOps(use_blis=False)`: matrix products through numpy's
+    OpenBLAS instead of thinc's default BLIS. Tags, parses and sentences are identical on all
+    English corpus documents (tested), and the English tok2vec runs 3 times as fast (35.6 →
+    11.9 µs a word on two cores, 17.2 on one)."""
     for _, component in pipeline.pipeline:
         model = getattr(component, "model", None)
         if isinstance(model, Model):

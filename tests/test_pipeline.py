@@ -7,14 +7,20 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.language import Language
 from spacy.tokens import Doc
-from thinc.api import Model, NumpyOps
+from thinc.api import NumpyOps
 
 import nlp
 from nlp.attribute_rules import IndexedRules
 from nlp.extract import Extractor, Incoming, split_text
-from nlp.pipeline import NerOptions, config_for, get_pipeline, models_dir, spacy_model_config
+from nlp.pipeline import (
+    NerOptions,
+    config_for,
+    get_pipeline,
+    models_dir,
+    spacy_model_config,
+    use_ops,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,17 +148,10 @@ def test_indexed_attribute_rules_match_spacys_matcher() -> None:
     with sm.select_pipes(disable=["attribute_ruler", "lemmatizer"]):
         docs = list(sm.pipe(_english_texts()))
     indexed = IndexedRules(ruler)
-    assert indexed.rest_size < 20 < len(ruler.attrs)  # most rules are looked up
+    assert len(indexed.rest) < 20 < len(ruler.attrs)  # most rules are looked up
     assert [indexed.match(d) for d in docs] == [ruler.match(d) for d in docs]
     english = get_pipeline("en").get_pipe("attribute_ruler")
     assert getattr(english.match, "__self__", None).__class__ is IndexedRules
-
-
-def _set_ops(pipeline: Language, ops: NumpyOps) -> None:
-    for _, component in pipeline.pipeline:
-        if isinstance(getattr(component, "model", None), Model):
-            for node in component.model.walk():
-                node.ops = ops
 
 
 def test_openblas_ops_give_the_same_tags_and_parses() -> None:
@@ -162,11 +161,11 @@ def test_openblas_ops_give_the_same_tags_and_parses() -> None:
     texts = _english_texts()
     with english.select_pipes(enable=["tok2vec", "tagger", "parser", "attribute_ruler"]):
         openblas = _annotations(list(english.pipe(texts)))
-        _set_ops(english, NumpyOps(use_blis=True))  # thinc's default
+        use_ops(english, NumpyOps(use_blis=True))  # thinc's default
         try:
             blis = _annotations(list(english.pipe(texts)))
         finally:
-            _set_ops(english, NumpyOps(use_blis=False))
+            use_ops(english, NumpyOps(use_blis=False))
     assert openblas == blis
 
 

@@ -37,7 +37,7 @@ from thinc.api import (
 )
 from thinc.types import Floats2d, Ints2d, Ragged
 
-from nlp.normalize import get_normalizer
+from nlp.normalize import get_normalizer, memoised
 from nlp.resources import language_data
 
 _CACHE_LIMIT = 500_000
@@ -112,12 +112,10 @@ class Stemmer:
         return word
 
     def hash(self, text: str) -> int:
-        value = self._hashes.get(text)
-        if value is None:
-            value = hash_string(self(text))
-            if len(self._hashes) < _CACHE_LIMIT:
-                self._hashes[text] = value
-        return value
+        return memoised(self._hashes, text, self._hash, _CACHE_LIMIT)
+
+    def _hash(self, text: str) -> int:
+        return int(hash_string(self(text)))
 
 
 @cache
